@@ -1,0 +1,1 @@
+"""gpu_runtime: see the README tour."""

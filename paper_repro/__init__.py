@@ -1,0 +1,1 @@
+"""paper_repro: see the README tour."""

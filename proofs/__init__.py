@@ -1,0 +1,1 @@
+"""proofs: see the README tour."""

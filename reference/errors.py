@@ -1,0 +1,40 @@
+"""The project's error hierarchy (one base class, typed subclasses).
+
+Every package raises these, so a caller can catch ``DSIError`` for anything the suite
+rejects, and the CLI maps any ``DSIError`` to exit status 2 with one line on stderr.
+Messages always name the offending value.
+"""
+
+from __future__ import annotations
+
+
+class DSIError(Exception):
+    """Base class of every error the suite raises on purpose."""
+
+
+class ConfigError(DSIError, ValueError):
+    """An invalid parameter: c outside (0, 1], k < 1, N < 1, S < 1, a outside [0, 1], ..."""
+
+
+class ProbabilityError(ConfigError):
+    """A distribution that is negative, NaN, of the wrong shape, or does not sum to 1."""
+
+
+class VocabularyMismatchError(ConfigError):
+    """Target and drafter disagree on the vocabulary width."""
+
+
+class EngineContractError(DSIError):
+    """An engine (reference, runtime or external) broke the engine protocol."""
+
+
+class GenerationError(DSIError):
+    """A generation could not complete (a forward raised, returned NaN, or timed out)."""
+
+
+class ProofFailure(DSIError):
+    """A machine check did not prove its theorem; carries the countermodel if any."""
+
+    def __init__(self, message: str, countermodel: object | None = None) -> None:
+        super().__init__(message)
+        self.countermodel = countermodel

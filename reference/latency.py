@@ -1,0 +1,110 @@
+"""Latency model of the virtual-time simulations (SPEC §2, §4, §10).
+
+Times are exact rationals (``fractions.Fraction``). The time unit is free: the paper's
+unit is one target decode forward (target_decode = 1, drafter_decode = c); the paper's
+illustration uses target 7, drafter 1.
+
+* decode latencies (TPOT): ``target_decode``, ``drafter_decode`` with
+  0 < drafter_decode <= target_decode;
+* prefill latencies (TTFT): the first forward of a request on each server costs its
+  prefill latency (``None``: same as decode);
+* ``jitter`` in [0, 1): every forward's duration is multiplied by ``1 + jitter · v`` with
+  ``v`` in [0, 1) a deterministic function of (jitter_seed, server, forward index) — a
+  schedule perturbation that must never change the tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from fractions import Fraction
+
+from reference.errors import ConfigError
+
+Number = int | float | Fraction | str
+
+
+def to_fraction(value: Number, *, name: str = "value") -> Fraction:
+    """Exact rational from an int, Fraction, decimal string or float (its shortest repr).
+
+    >>> to_fraction(0.1), to_fraction("1/7"), to_fraction(3)
+    (Fraction(1, 10), Fraction(1, 7), Fraction(3, 1))
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    try:
+        if isinstance(value, Fraction):
+            return value
+        if isinstance(value, int):
+            return Fraction(value)
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(f"{name} must be finite, got {value!r}")
+            return Fraction(repr(value))
+        if isinstance(value, str):
+            return Fraction(value)
+        return Fraction(float(value))  # numpy scalars and the like
+    except (ValueError, TypeError, ZeroDivisionError):
+        raise ConfigError(f"{name} is not a number: {value!r}") from None
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Forward latencies of target and drafter servers, in any consistent time unit."""
+
+    target_decode: Fraction = Fraction(1)
+    drafter_decode: Fraction = Fraction(1, 10)
+    target_prefill: Fraction | None = None
+    drafter_prefill: Fraction | None = None
+    jitter: Fraction = Fraction(0)
+    jitter_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("target_decode", "drafter_decode", "target_prefill", "drafter_prefill", "jitter"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, to_fraction(value, name=name))
+        if self.target_decode <= 0:
+            raise ConfigError(f"target_decode must be > 0, got {self.target_decode}")
+        if self.drafter_decode <= 0:
+            raise ConfigError(f"drafter_decode must be > 0, got {self.drafter_decode}")
+        if self.drafter_decode > self.target_decode:
+            raise ConfigError(
+                f"drafter latency c = {self.drafter_decode / self.target_decode} target forwards "
+                "exceeds 1; the model needs 0 < c <= 1"
+            )
+        for name in ("target_prefill", "drafter_prefill"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} must be > 0, got {value}")
+        if not 0 <= self.jitter < 1:
+            raise ConfigError(f"jitter must be in [0, 1), got {self.jitter}")
+
+    @classmethod
+    def time_units(cls, c: Number, **kwargs: Number | int | None) -> LatencyModel:
+        """The paper's units: target decode 1, drafter decode ``c`` in (0, 1]."""
+        c = to_fraction(c, name="c")
+        if not 0 < c <= 1:
+            raise ConfigError(f"c must be in (0, 1] target forwards, got {c}")
+        return cls(target_decode=Fraction(1), drafter_decode=c, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def c(self) -> Fraction:
+        """Drafter decode latency in target-decode units."""
+        return self.drafter_decode / self.target_decode
+
+    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
+        """Duration of one forward: decode or prefill latency, times the jitter factor."""
+        if role == "target":
+            base = self.target_prefill if prefill and self.target_prefill is not None else self.target_decode
+        elif role == "drafter":
+            base = self.drafter_prefill if prefill and self.drafter_prefill is not None else self.drafter_decode
+        else:
+            raise ConfigError(f"role must be 'target' or 'drafter', got {role!r}")
+        if not self.jitter:
+            return base
+        digest = hashlib.blake2b(
+            repr((self.jitter_seed, role, server, forward_index)).encode(), digest_size=4
+        ).digest()
+        v = Fraction(int.from_bytes(digest, "little") % 65536, 65536)
+        return base * (1 + self.jitter * v)

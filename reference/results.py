@@ -1,0 +1,97 @@
+"""Result, trace and counter types shared by every algorithm and engine (SPEC §9).
+
+Latency, token counts and speedups are pure functions of these records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+#: Kinds of task in a trace.
+TASK_KINDS = ("frontier", "window", "verify", "decode", "draft")
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One forward in a trace.
+
+    server: "target:<j>" or "drafter".
+    kind: frontier / window (DSI target tasks), verify (SI), decode (non-SI), draft.
+    first_position, last_position: the output positions this forward delivers p at
+        (target tasks) or drafts (draft tasks).
+    dispatch, start, end: virtual times; ``start`` is None for a task cancelled in the queue;
+        ``end`` is when its server became free (completion or preemption).
+    cancelled: time of cancellation, or None if its result was used or available.
+    round: DSI round (epoch) the task belongs to; 0 for SI and non-SI.
+    prefill: the forward paid its server's prefill latency.
+    """
+
+    task_id: int
+    server: str
+    kind: str
+    first_position: int
+    last_position: int
+    dispatch: Fraction
+    start: Fraction | None
+    end: Fraction | None
+    cancelled: Fraction | None
+    round: int = 0
+    prefill: bool = False
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Work done by a generation."""
+
+    target_forwards: int = 0
+    drafter_forwards: int = 0
+    cancelled_tasks: int = 0
+    accepted_drafts: int = 0
+    rejected_drafts: int = 0
+
+
+@dataclass(frozen=True)
+class Result:
+    """What every algorithm returns.
+
+    tokens: generated ids only (prompt excluded).
+    times: resolution time r_i of each token (virtual time).
+    latency: r of the last token (0 for an empty generation).
+    """
+
+    algorithm: str
+    tokens: tuple[int, ...]
+    times: tuple[Fraction, ...]
+    trace: tuple[TaskRecord, ...] = ()
+    counters: Counters = field(default_factory=Counters)
+    params: dict = field(default_factory=dict)
+
+    @property
+    def latency(self) -> Fraction:
+        """Time at which the last token resolved."""
+        return self.times[-1] if self.times else Fraction(0)
+
+
+def tokens_by(result: Result, time: Fraction | int) -> int:
+    """Number of tokens with r_i <= time.
+
+    >>> tokens_by(Result("si", (1, 2, 3), (Fraction(1), Fraction(1), Fraction(3))), 2)
+    2
+    """
+    return sum(1 for r in result.times if r <= time)
+
+
+def max_concurrent_target_tasks(trace: tuple[TaskRecord, ...]) -> int:
+    """Peak number of target forwards occupying servers at once (from a trace)."""
+    events: list[tuple[Fraction, int]] = []
+    for task in trace:
+        if task.server.startswith("target") and task.start is not None and task.end is not None:
+            events.append((task.start, 1))
+            events.append((task.end, -1))
+    events.sort(key=lambda e: (e[0], e[1]))  # frees before starts at the same instant
+    peak = level = 0
+    for _, delta in events:
+        level += delta
+        peak = max(peak, level)
+    return peak
