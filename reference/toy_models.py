@@ -198,3 +198,39 @@ class TorchModuleLM:
             last = logits[0, -1].to(torch.float64)
             probs = torch.softmax(last, dim=-1)
         return probs.cpu().numpy()
+
+
+class AcceptancePathPair:
+    """A greedy model pair whose drafts are accepted exactly on a given acceptance path.
+
+    At output position i (prefix length minus the prompt length) the target's argmax is
+    token 0; the drafter's argmax is 0 if ``accept[i]`` else 1. In greedy mode the draft at
+    i is therefore accepted iff ``accept[i]`` — whatever the schedule — which lets the event
+    simulation run on any acceptance path (and be compared with the fast simulators).
+    """
+
+    def __init__(self, accept: Sequence[bool], *, prompt_length: int = 1, vocab_size: int = 2) -> None:
+        if vocab_size < 2:
+            raise ConfigError(f"vocab_size must be >= 2, got {vocab_size}")
+        self.accept = tuple(bool(a) for a in accept)
+        self.prompt_length = int(prompt_length)
+        self.vocab_size = int(vocab_size)
+        self.target = _PathSide(self, is_target=True)
+        self.drafter = _PathSide(self, is_target=False)
+
+    def row(self, prefix: Sequence[int], *, is_target: bool) -> np.ndarray:
+        position = len(prefix) - self.prompt_length
+        top = 0 if is_target or (0 <= position < len(self.accept) and self.accept[position]) else 1
+        row = np.full(self.vocab_size, 0.25 / (self.vocab_size - 1))
+        row[top] = 0.75  # a strict maximum
+        return row
+
+
+class _PathSide:
+    def __init__(self, pair: AcceptancePathPair, *, is_target: bool) -> None:
+        self._pair = pair
+        self._is_target = is_target
+        self.vocab_size = pair.vocab_size
+
+    def next_token_probs(self, prefix: Sequence[int]) -> np.ndarray:
+        return self._pair.row(prefix, is_target=self._is_target)

@@ -1,0 +1,136 @@
+"""``RuntimeEngine``: the runtime behind the engine protocol of SPEC §9, §10.
+
+``RuntimeEngine(...).generate(target, drafter, prompt, max_new_tokens, *, algorithm, ...)``
+mirrors :func:`reference.generate` argument for argument and returns a
+:class:`reference.results.Result` whose tokens must equal the reference's for the seed;
+``times`` are wall-clock seconds since the request started and the trace holds
+:class:`gpu_runtime.trace.RuntimeTaskRecord`s.
+
+Differences from the reference, by design:
+
+* ``latency`` sets latency *floors* (``latency · time_unit_s`` seconds per forward, SPEC
+  §10); ``None`` means no floor (forwards take their compute time only);
+* models may be reference models (wrapped by
+  :class:`gpu_runtime.models.ReferenceModelAdapter`) or runtime models with a cache;
+* ``sp_degree=None`` (unlimited) creates up to ``UNLIMITED_SERVERS`` target servers.
+
+Validation runs before any server starts: vocabulary widths must agree
+(``VocabularyMismatchError``), prompt, seed and sampling parameters are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gpu_runtime.dsi import DSIOrchestrator
+from gpu_runtime.floors import Floors
+from gpu_runtime.models import RuntimeModel, as_runtime_model
+from gpu_runtime.request import RuntimeRequest
+from gpu_runtime.session import Session
+from gpu_runtime.si import run_nonsi, run_si
+from reference.errors import ConfigError, VocabularyMismatchError
+from reference.generate import ALGORITHMS
+from reference.latency import LatencyModel
+from reference.models import check_prompt
+from reference.processing import SamplingConfig
+from reference.randomness import check_seed
+from reference.results import Result
+
+#: Declared capabilities (SPEC §10 engine protocol).
+CAPABILITIES = {
+    "canonical": True,  # tokens are the canonical ones of SPEC §3
+    "virtual_time": False,
+    "wall_time": True,
+    "uniform_injection": False,
+    "modes": ("sample", "greedy"),
+    "algorithms": ALGORITHMS,
+}
+
+
+def check_vocabularies(target: object, drafter: object | None) -> int:
+    """The shared vocabulary width; a drafter with another width is refused before any work."""
+    width = getattr(target, "vocab_size", None)
+    if not isinstance(width, int) or width < 1:
+        raise ConfigError(f"target.vocab_size must be a positive integer, got {width!r}")
+    if drafter is not None and getattr(drafter, "vocab_size", None) != width:
+        raise VocabularyMismatchError(f"target vocab_size={width} but drafter vocab_size="
+                                      f"{getattr(drafter, 'vocab_size', None)}")
+    return width
+
+
+@dataclass(frozen=True)
+class RuntimeEngine:
+    """The runtime as an engine; the fields are its wall-clock and device settings."""
+
+    time_unit_s: float = 1e-3  # seconds per unit of the ``latency`` argument (ms by default)
+    extra_jitter_s: float = 0.0  # extra random delay per forward (schedule perturbation)
+    jitter_seed: int = 0
+    forward_timeout_s: float = 30.0  # a forward computing longer than this is a hung server
+    target_devices: tuple[str, ...] = ("cpu",)  # server i uses target_devices[i % len]
+    drafter_device: str = "cpu"
+    target_replicas: tuple[RuntimeModel, ...] = field(default=(), repr=False)  # one per device
+    name: str = "runtime"
+
+    @property
+    def capabilities(self) -> dict:
+        return dict(CAPABILITIES)
+
+    def generate(
+        self,
+        target: object,
+        drafter: object | None,
+        prompt: Sequence[int],
+        max_new_tokens: int,
+        *,
+        algorithm: str = "dsi",
+        lookahead: int = 5,
+        sp_degree: int | None = None,
+        mode: str = "sample",
+        seed: int = 0,
+        latency: LatencyModel | None = None,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        stop_tokens: Iterable[int] = (),
+        preemptive: bool = True,
+    ) -> Result:
+        """Run ``algorithm`` for real; same arguments and result type as ``reference.generate``."""
+        if algorithm not in ALGORITHMS:
+            raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {max_new_tokens!r}")
+        if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
+            raise ConfigError(f"lookahead k must be an integer >= 1, got {lookahead!r}")
+        if sp_degree is not None and (not isinstance(sp_degree, int) or sp_degree < 1):
+            raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {sp_degree!r}")
+        if algorithm != "plain" and drafter is None:
+            raise ConfigError(f"algorithm {algorithm!r} needs a drafter")
+        with_drafter = algorithm != "plain"
+        vocab_size = check_vocabularies(target, drafter if with_drafter else None)
+        request = RuntimeRequest(
+            target=as_runtime_model(target),
+            drafter=as_runtime_model(drafter) if with_drafter and drafter is not None else None,
+            prompt=check_prompt(prompt, vocab_size),
+            max_new_tokens=max_new_tokens,
+            sampling=SamplingConfig(mode=mode, temperature=temperature, top_k=top_k, top_p=top_p),
+            seed=check_seed(seed),
+            floors=Floors(latency, self.time_unit_s, self.extra_jitter_s, self.jitter_seed),
+            stop_tokens=frozenset(int(t) for t in stop_tokens),
+            forward_timeout_s=self.forward_timeout_s,
+        )
+        servers = sp_degree if algorithm == "dsi" else 1
+        with Session(request, servers, with_drafter=with_drafter,
+                     target_models=self.target_replicas or None, target_devices=self.target_devices,
+                     drafter_device=self.drafter_device) as session:
+            if algorithm == "dsi":
+                return DSIOrchestrator(session, request, lookahead, preemptive).run()
+            if algorithm == "si":
+                return run_si(session, request, lookahead)
+            return run_nonsi(session, request, with_drafter=with_drafter)
+
+
+def generate(target: object, drafter: object | None, prompt: Sequence[int], max_new_tokens: int,
+             **kwargs: object) -> Result:
+    """``RuntimeEngine().generate(...)`` with default settings."""
+    return RuntimeEngine().generate(target, drafter, prompt, max_new_tokens, **kwargs)  # type: ignore[arg-type]

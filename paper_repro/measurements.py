@@ -1,0 +1,137 @@
+"""The table's measurements: one record per (target, drafter, dataset) row (SPEC §5, §10).
+
+The shipped file ``paper_repro/data/table_measurements.json`` lists the paper's 10 rows with
+their model ids and datasets; every number is ``null`` until measured (the per-row numbers
+are not available to this project, and measuring needs the models and a GPU). ``dsi repro
+table`` simulates the rows that have numbers and names the rows that lack them.
+
+A row's numbers: TTFT and TPOT (milliseconds) of target and drafter, the estimated
+acceptance rate â, and optionally the agreement traces (one ``0``/``1`` string per prompt)
+for the trace-driven simulation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from paper_repro.acceptance import parse_trace
+from paper_repro.artifacts import write_json
+from reference.errors import ConfigError
+
+#: The numbers a row needs before it can be simulated.
+REQUIRED_NUMBERS = ("target_ttft_ms", "target_tpot_ms", "drafter_ttft_ms", "drafter_tpot_ms",
+                    "acceptance_rate")
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of the paper's table and its measurements (None = not measured).
+
+    row_id: short name; target, drafter: Hugging Face model ids (revision optional);
+    dataset, dataset_config: Hugging Face dataset id and config; *_ttft_ms: one forward on the
+    prompt; *_tpot_ms: (generate time − TTFT) / (new tokens − 1); acceptance_rate: â;
+    agreement_traces: per-prompt ``0``/``1`` strings; source: how and where it was measured.
+    """
+
+    row_id: str
+    target: str
+    drafter: str
+    dataset: str
+    dataset_config: str | None = None
+    target_revision: str | None = None
+    target_ttft_ms: float | None = None
+    target_tpot_ms: float | None = None
+    drafter_ttft_ms: float | None = None
+    drafter_tpot_ms: float | None = None
+    acceptance_rate: float | None = None
+    agreement_traces: tuple[str, ...] | None = None
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.row_id:
+            raise ConfigError("a table row needs a row_id")
+        for name in REQUIRED_NUMBERS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"row {self.row_id}: {name} must be a finite number or null, got {value!r}")
+            if name == "acceptance_rate":
+                if not 0 <= value <= 1:
+                    raise ConfigError(f"row {self.row_id}: acceptance_rate must be in [0, 1], got {value}")
+            elif value <= 0:
+                raise ConfigError(f"row {self.row_id}: {name} must be > 0 ms, got {value}")
+        if self.agreement_traces is not None:
+            object.__setattr__(self, "agreement_traces", tuple(self.agreement_traces))
+            for trace in self.agreement_traces:
+                parse_trace(trace)
+        if self.is_measured and self.drafter_tpot_ms > self.target_tpot_ms:  # type: ignore[operator]
+            raise ConfigError(
+                f"row {self.row_id}: drafter TPOT {self.drafter_tpot_ms} ms exceeds target TPOT "
+                f"{self.target_tpot_ms} ms; the time-unit model needs c = drafter/target <= 1")
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Names of the required numbers that are not measured yet."""
+        return tuple(name for name in REQUIRED_NUMBERS if getattr(self, name) is None)
+
+    @property
+    def is_measured(self) -> bool:
+        return not self.missing
+
+    @property
+    def traces(self) -> list[tuple[bool, ...]]:
+        """The agreement traces as boolean tuples ([] when none)."""
+        return [parse_trace(t) for t in self.agreement_traces or ()]
+
+    def with_measurements(self, **numbers: Any) -> TableRow:
+        """A copy with measured numbers filled in (validated)."""
+        return replace(self, **numbers)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["agreement_traces"] = list(self.agreement_traces) if self.agreement_traces is not None else None
+        return out
+
+
+def row_from_dict(data: dict[str, Any]) -> TableRow:
+    """Build a validated row from a JSON object (unknown keys are an error)."""
+    known = set(TableRow.__dataclass_fields__)
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown keys in a table row: {sorted(unknown)}")
+    return TableRow(**data)
+
+
+def load_measurements(path: str | Path | None = None) -> list[TableRow]:
+    """Rows from a measurements JSON file (default: the shipped one)."""
+    if path is None:
+        text = resources.files("paper_repro").joinpath("data/table_measurements.json").read_text("utf-8")
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read measurements file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"measurements file {path or 'table_measurements.json'} is not JSON: {exc}") from None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ConfigError("a measurements file is a JSON object with a list 'rows'")
+    parsed = [row_from_dict(r) for r in rows]
+    ids = [r.row_id for r in parsed]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"duplicate row ids in measurements: {ids}")
+    return parsed
+
+
+def save_measurements(path: str | Path, rows: list[TableRow], *, protocol: dict[str, Any] | None = None) -> Path:
+    """Write rows (atomically) in the format :func:`load_measurements` reads."""
+    return write_json(path, {"protocol": protocol or {}, "rows": [r.as_dict() for r in rows]})

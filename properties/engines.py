@@ -1,0 +1,246 @@
+"""The engine protocol the properties run against (SPEC §9, §10) and the reference adapter.
+
+An *engine* turns an :class:`EngineRequest` into a :class:`reference.results.Result` and
+declares what it can do in :class:`Capabilities`:
+
+* ``canonical``: tokens follow the canonical coupling of SPEC §3 (token i is a function of
+  the prefix and ``u(seed, i, ·)``), so trajectory equality and exact timing apply;
+* ``virtual_time`` / ``wall_time``: ``Result.times`` are exact virtual times / seconds;
+* ``uniform_injection``: the engine accepts ``EngineRequest.uniforms``, a function
+  ``(position, stream) -> float`` that replaces ``u(seed, ·, ·)`` (exact enumeration needs it);
+* ``modes`` and ``algorithms``: what it supports.
+
+Distribution and greedy properties apply to every engine; the others check the capability
+they need and are skipped by the suite (not by a test) for an engine that lacks it.
+
+One switch chooses the engine: the environment variable ``DSI_ENGINE`` (``reference`` by
+default, or ``module:attribute`` naming a zero-argument factory, for the runtime and other
+adapters); :func:`engine_from_env` reads it.
+
+The reference adapter runs the event simulations of ``reference/algorithms`` with a
+:class:`PropertyRequest`, a :class:`~reference.algorithms.canonical.Request` whose draft,
+kernel and probability hooks are methods, so a mutant engine is a subclass away
+(``properties/mutants.py``) and ``reference/`` is never edited.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from reference.algorithms.canonical import Request
+from reference.algorithms.dsi import _DSISimulation
+from reference.algorithms.nonsi import run_nonsi
+from reference.algorithms.si import run_si
+from reference.errors import ConfigError
+from reference.kernel import draft_token, verify
+from reference.latency import LatencyModel
+from reference.models import LanguageModel, check_pair, check_prompt
+from reference.processing import SamplingConfig
+from reference.randomness import check_seed, u
+from reference.results import Result
+
+ENGINE_VARIABLE = "DSI_ENGINE"
+ALGORITHMS = ("dsi", "si", "nonsi", "plain")
+
+#: A uniform source replacing ``u(seed, position, stream)``.
+UniformSource = Callable[[int, str], float]
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """One generation, engine-independent (the arguments of ``reference.generate``).
+
+    uniforms: if given, replaces the canonical ``u(seed, i, stream)`` (engines with the
+        ``uniform_injection`` capability only); ``seed`` is then ignored for tokens.
+    """
+
+    target: LanguageModel
+    drafter: LanguageModel | None
+    prompt: tuple[int, ...]
+    max_new_tokens: int
+    algorithm: str = "dsi"
+    lookahead: int = 3
+    sp_degree: int | None = None
+    mode: str = "sample"
+    seed: int = 0
+    latency: LatencyModel | None = None
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    stop_tokens: frozenset[int] = frozenset()
+    preemptive: bool = True
+    uniforms: UniformSource | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prompt", tuple(int(t) for t in self.prompt))
+        object.__setattr__(self, "stop_tokens", frozenset(int(t) for t in self.stop_tokens))
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        if isinstance(self.max_new_tokens, bool) or not isinstance(self.max_new_tokens, int) \
+                or self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {self.max_new_tokens!r}")
+        if isinstance(self.lookahead, bool) or not isinstance(self.lookahead, int) or self.lookahead < 1:
+            raise ConfigError(f"lookahead k must be an integer >= 1, got {self.lookahead!r}")
+        if self.sp_degree is not None and (not isinstance(self.sp_degree, int) or self.sp_degree < 1):
+            raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {self.sp_degree!r}")
+        check_seed(self.seed)
+
+    def but(self, **changes: object) -> EngineRequest:
+        """A copy with some fields changed."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return EngineRequest(**values)  # type: ignore[arg-type]
+
+    @property
+    def sampling(self) -> SamplingConfig:
+        """The validated sampling configuration."""
+        return SamplingConfig(mode=self.mode, temperature=self.temperature, top_k=self.top_k,
+                              top_p=self.top_p)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine declares it can do (SPEC §10)."""
+
+    canonical: bool
+    virtual_time: bool
+    wall_time: bool
+    uniform_injection: bool
+    modes: frozenset[str] = frozenset({"sample", "greedy"})
+    algorithms: frozenset[str] = frozenset(ALGORITHMS)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Anything the properties can run: a name, capabilities and ``generate``."""
+
+    name: str
+    capabilities: Capabilities
+
+    def generate(self, request: EngineRequest) -> Result:
+        """Run one request; ``Result.tokens`` excludes the prompt."""
+        ...
+
+
+# ---------------------------------------------------------------- the reference adapter
+
+
+@dataclass
+class PropertyRequest(Request):
+    """The canonical token rule with hooks: uniform source, kernel, p and q.
+
+    Behaves exactly like :class:`Request` when ``uniforms`` is None. Mutants override
+    :meth:`kernel`, :meth:`draft`, :meth:`target_probs` or :meth:`draft_probs`.
+    """
+
+    uniforms: UniformSource | None = None
+
+    def uniform(self, position: int, stream: str) -> float:
+        """``u(seed, position, stream)`` or the injected value."""
+        if self.uniforms is not None:
+            return float(self.uniforms(position, stream))
+        return u(self.seed, position, stream)
+
+    def kernel(self, p: np.ndarray, q: np.ndarray, draft: int, u_accept: float,
+               u_residual: float) -> int:
+        """The verification kernel K (SPEC §3)."""
+        return verify(p, q, draft, u_accept, u_residual, mode=self.sampling.mode)
+
+    def draft(self, position: int, generated: Iterable[int]) -> tuple[int, np.ndarray]:
+        q = self.draft_probs(tuple(generated))
+        return draft_token(q, self.uniform(position, "draft"), mode=self.sampling.mode), q
+
+    def resolve(self, position: int, p: np.ndarray, q: np.ndarray, draft: int) -> int:
+        return self.kernel(p, q, draft, self.uniform(position, "accept"),
+                           self.uniform(position, "residual"))
+
+    def plain(self, position: int, p: np.ndarray) -> int:
+        if self.sampling.mode == "greedy":
+            return int(np.argmax(p))
+        from reference.kernel import sample
+
+        return sample(p, self.uniform(position, "plain"))
+
+
+class ReferenceEngine:
+    """The reference's event simulations behind the engine protocol.
+
+    request_class: the :class:`PropertyRequest` subclass to build (mutants change it).
+    dsi_class: the DSI simulation class (mutants subclass ``_DSISimulation``).
+    """
+
+    capabilities = Capabilities(canonical=True, virtual_time=True, wall_time=False,
+                                uniform_injection=True)
+
+    def __init__(self, name: str = "reference", *,
+                 request_class: type[PropertyRequest] = PropertyRequest,
+                 dsi_class: type[_DSISimulation] = _DSISimulation) -> None:
+        self.name = name
+        self.request_class = request_class
+        self.dsi_class = dsi_class
+
+    def __repr__(self) -> str:
+        return f"ReferenceEngine({self.name!r})"
+
+    def generate(self, request: EngineRequest) -> Result:
+        """Validate like ``reference.generate`` and run the requested algorithm."""
+        drafter = request.drafter if request.algorithm != "plain" else None
+        if request.algorithm != "plain" and request.drafter is None:
+            raise ConfigError(f"algorithm {request.algorithm!r} needs a drafter")
+        vocab_size = check_pair(request.target, drafter)
+        req = self.request_class(
+            target=request.target, drafter=request.drafter,
+            prompt=check_prompt(request.prompt, vocab_size),
+            max_new_tokens=request.max_new_tokens, sampling=request.sampling,
+            seed=request.seed,
+            latency=request.latency if request.latency is not None else LatencyModel(),
+            stop_tokens=request.stop_tokens, uniforms=request.uniforms,
+        )
+        if request.algorithm == "plain":
+            return run_nonsi(req, with_drafter=False)
+        if request.algorithm == "nonsi":
+            return run_nonsi(req, with_drafter=True)
+        if request.algorithm == "si":
+            return run_si(req, request.lookahead)
+        return self.dsi_class(req, request.lookahead, request.sp_degree, request.preemptive).run()
+
+
+# ---------------------------------------------------------------- the switch
+
+_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine}
+
+
+def register_engine(name: str, factory: Callable[[], Engine]) -> None:
+    """Make ``DSI_ENGINE=name`` select ``factory()`` (for adapters that live elsewhere)."""
+    _FACTORIES[name] = factory
+
+
+def get_engine(spec: str) -> Engine:
+    """An engine by registered name or by ``module:attribute`` (a zero-argument factory)."""
+    if spec in _FACTORIES:
+        engine = _FACTORIES[spec]()
+    elif ":" in spec:
+        module_name, _, attribute = spec.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"{ENGINE_VARIABLE}={spec!r} cannot be imported: {exc}") from None
+        engine = factory()
+    else:
+        raise ConfigError(
+            f"unknown engine {spec!r}; expected one of {sorted(_FACTORIES)} or 'module:factory'"
+        )
+    if not isinstance(engine, Engine):
+        raise ConfigError(f"engine {spec!r} does not implement the engine protocol: {engine!r}")
+    return engine
+
+
+def engine_from_env() -> Engine:
+    """The engine named by ``DSI_ENGINE`` (``reference`` when unset)."""
+    return get_engine(os.environ.get(ENGINE_VARIABLE, "reference"))

@@ -1,0 +1,249 @@
+"""The property suite as data: every property of SPEC §7, runnable against any engine.
+
+Each :class:`SuiteProperty` has a name, the capabilities it needs, and ``run(engine,
+shrink=...)``, which raises :class:`~properties.violation.PropertyViolation` (or the
+engine's own error) when the engine fails it. Hypothesis drives the randomised ones with the
+active profile (``ci``: derandomized; ``thorough``: fresh seeds, 10x examples); statistical
+ones use a fixed configuration list, registered here so that the Bonferroni share of the
+family-wise α = 1e-6 is known (:data:`REGISTERED_STATISTICAL_TESTS`).
+
+Order matters to the mutant harness (``killed_by`` is the first property that fails): exact
+and deterministic properties first, statistical ones last. The pytest files in
+``tests/properties`` call :func:`run_property` per property; ``properties.mutants`` calls
+:func:`first_failure`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from properties import strategies as pst
+from properties.distribution import (
+    StatisticalPlan,
+    check_exact_acceptance_rate,
+    check_exact_sequence_law,
+    check_statistical_law,
+    float_target_law,
+    plan_for,
+)
+from properties.engines import Engine, EngineRequest
+from properties.latency import (
+    check_exact_timing,
+    check_illustration,
+    check_latency_dominance,
+    check_monte_carlo_means,
+)
+from properties.profiles import active_profile, examples
+from properties.statistics import bonferroni_alpha
+from properties.trajectory import (
+    check_greedy_acceptances,
+    check_greedy_equality,
+    check_trajectory_equality,
+)
+from properties.violation import PropertyViolation
+from reference.latency import LatencyModel
+from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
+
+Runner = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class SuiteProperty:
+    """One property of the suite: name, what it checks, what it needs, how to run it."""
+
+    name: str
+    kind: str  # "trajectory", "greedy", "exact", "latency", "statistical"
+    requires: tuple[str, ...]  # capability attributes that must be True
+    description: str
+    runner: Runner
+
+    def applies_to(self, engine: Engine) -> bool:
+        """True when the engine declares every capability the property needs."""
+        return all(getattr(engine.capabilities, cap) for cap in self.requires)
+
+    def run(self, engine: Engine, *, shrink: bool = True) -> None:
+        """Run against ``engine``; raises on failure."""
+        self.runner(engine, shrink=shrink)
+
+
+def _hypothesis(strategy: st.SearchStrategy, check: Callable[[Engine, object], None], n: int) -> Runner:
+    def runner(engine: Engine, *, shrink: bool = True) -> None:
+        phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
+
+        @settings(max_examples=examples(n), database=None, deadline=None, phases=phases,
+                  derandomize=active_profile() == "ci", print_blob=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def inner(case: object) -> None:
+            check(engine, case)
+
+        inner()
+
+    return runner
+
+
+# ---------------------------------------------------------------- randomised properties
+
+
+@st.composite
+def _exact_cases(draw: st.DrawFn) -> tuple[EngineRequest, object, object, int]:
+    target, drafter = draw(pst.rational_pairs())
+    V = target.vocab_size
+    length = draw(st.integers(1, 3 if V == 2 else 2))
+    request = EngineRequest(target, drafter, draw(pst.prompts(V, max_size=2)), length,
+                            algorithm=draw(st.sampled_from(["dsi", "si", "nonsi"])),
+                            lookahead=draw(pst.lookaheads(max_value=3)),
+                            sp_degree=draw(pst.sp_degrees(max_value=3)),
+                            latency=draw(pst.latency_models()), preemptive=draw(st.booleans()))
+    return request, target, drafter, length
+
+
+def _exact_law(engine: Engine, case: tuple) -> None:
+    request, target, drafter, length = case
+    check_exact_sequence_law(engine, request, target, drafter, length)
+
+
+def _exact_acceptance(engine: Engine, case: tuple) -> None:
+    request, target, drafter, _ = case
+    check_exact_acceptance_rate(engine, request, target, drafter)
+
+
+def _decode_only(request: EngineRequest) -> EngineRequest:
+    lat = request.latency or LatencyModel()
+    return request.but(latency=LatencyModel(lat.target_decode, lat.drafter_decode))
+
+
+def _dominance(engine: Engine, request: EngineRequest) -> None:
+    check_latency_dominance(engine, _decode_only(request))
+
+
+def _illustration(engine: Engine, *, shrink: bool = True) -> None:
+    check_illustration(engine)
+
+
+# ---------------------------------------------------------------- statistical properties
+
+
+@dataclass(frozen=True)
+class StatisticalCase:
+    """One registered statistical test (fixed model, algorithm and processing)."""
+
+    name: str
+    request: EngineRequest
+    length: int
+
+
+def statistical_cases() -> tuple[StatisticalCase, ...]:
+    """The registered χ² tests of the first m tokens (models fixed for reproducibility)."""
+    t3 = TabularLM(3, order=1, seed=7)
+    t4 = TabularLM(4, order=1, seed=8, concentration=0.7)
+    pair = SyntheticAcceptancePair(4, 0.6, seed=5)
+    return (
+        StatisticalCase("dsi_tabular", EngineRequest(t3, MixtureDrafter(t3, overlap=0.5), (0,), 2,
+                                                     algorithm="dsi", lookahead=2, sp_degree=2), 2),
+        StatisticalCase("si_processed", EngineRequest(t4, MixtureDrafter(t4, overlap=0.3), (1,), 2,
+                                                      algorithm="si", lookahead=3, temperature=0.7,
+                                                      top_k=3), 2),
+        StatisticalCase("dsi_synthetic", EngineRequest(pair.target, pair.drafter, (0,), 2,
+                                                       algorithm="dsi", lookahead=1, sp_degree=None), 2),
+    )
+
+
+#: Monte Carlo mean checks: (acceptance a, lookahead k, N, c, S, repeats).
+MONTE_CARLO_CASES = ((0.7, 3, 3, Fraction(1, 5), 20, 200),)
+#: Bonferroni denominator: χ² tests plus two Monte Carlo means (SI, DSI) per MC case.
+REGISTERED_STATISTICAL_TESTS = len(statistical_cases()) + 2 * len(MONTE_CARLO_CASES)
+STATISTICAL_ALPHA = bonferroni_alpha(REGISTERED_STATISTICAL_TESTS)
+
+
+def seed_offset() -> int:
+    """0 under ``ci`` (a failure is a deterministic regression); fresh under ``thorough``."""
+    return 0 if active_profile() == "ci" else random.SystemRandom().randrange(2**40)
+
+
+def statistical_plan(case: StatisticalCase) -> StatisticalPlan:
+    """α = 1e-6 / registered count; n for power 0.99 against TV 0.05 (two-bin shift)."""
+    return plan_for(float_target_law(case.request, case.length), STATISTICAL_ALPHA)
+
+
+def _statistical(engine: Engine, *, shrink: bool = True) -> None:
+    offset = seed_offset()
+    for case in statistical_cases():
+        check_statistical_law(engine, case.request, case.length, statistical_plan(case),
+                              seed_offset=offset, name=f"statistical_law[{case.name}]")
+
+
+def _monte_carlo(engine: Engine, *, shrink: bool = True) -> None:
+    offset = seed_offset()
+    for a, k, n_servers, c, tokens, repeats in MONTE_CARLO_CASES:
+        check_monte_carlo_means(engine, acceptance=a, lookahead=k, sp_degree=n_servers, c=c,
+                                tokens=tokens, repeats=repeats, alpha=STATISTICAL_ALPHA,
+                                seed_offset=offset)
+
+
+CANONICAL = ("canonical",)
+TIMED = ("canonical", "virtual_time")
+
+SUITE: tuple[SuiteProperty, ...] = (
+    SuiteProperty("trajectory_equality", "trajectory", CANONICAL,
+                  "non-SI == SI == DSI token for token (random models, k, N, latencies, jitter)",
+                  _hypothesis(pst.generation_requests(max_length=10), check_trajectory_equality, 25)),
+    SuiteProperty("greedy_equality", "greedy", (),
+                  "greedy DSI/SI/non-SI == the target's greedy decode",
+                  _hypothesis(pst.generation_requests(modes=("greedy",)), check_greedy_equality, 15)),
+    SuiteProperty("greedy_acceptances", "greedy", CANONICAL,
+                  "greedy: accepted drafts == positions with argmax q = argmax p",
+                  _hypothesis(pst.generation_requests(modes=("greedy",)), check_greedy_acceptances, 15)),
+    SuiteProperty("exact_sequence_law", "exact", ("uniform_injection",),
+                  "law of the first m <= 3 tokens by exact enumeration == target law",
+                  _hypothesis(_exact_cases(), _exact_law, 10)),
+    SuiteProperty("exact_acceptance_rate", "exact", ("uniform_injection",),
+                  "P[accept] == Σ min(p, q), exactly",
+                  _hypothesis(_exact_cases(), _exact_acceptance, 10)),
+    SuiteProperty("illustration", "latency", TIMED,
+                  "the paper's illustration: tokens by t = 14, 32, 56, 64", _illustration),
+    SuiteProperty("latency_dominance", "latency", TIMED,
+                  "pathwise T_DSI <= T_nonSI (N >= 1) and <= T_SI (N >= 2), decode latencies",
+                  _hypothesis(pst.generation_requests(max_length=14, jitter=False,
+                                                      with_processing=False), _dominance, 30)),
+    SuiteProperty("exact_timing", "latency", TIMED,
+                  "non-SI/SI times from the path (prefill included); DSI round-additive",
+                  _hypothesis(pst.generation_requests(max_length=14, jitter=False, modes=("sample",),
+                                                      with_processing=False), check_exact_timing, 20)),
+    SuiteProperty("monte_carlo_means", "statistical", TIMED,
+                  "mean SI/DSI latency == exact finite-S expectation (CLT interval, α stated)",
+                  _monte_carlo),
+    SuiteProperty("statistical_law", "statistical", (),
+                  "χ² of the first m tokens vs the exact target law (α, power, n stated)",
+                  _statistical),
+)
+
+PROPERTIES = {prop.name: prop for prop in SUITE}
+
+
+def run_property(name: str, engine: Engine, *, shrink: bool = True) -> None:
+    """Run one property by name against ``engine``."""
+    PROPERTIES[name].run(engine, shrink=shrink)
+
+
+def first_failure(engine: Engine, *, names: tuple[str, ...] | None = None
+                  ) -> tuple[str, str] | None:
+    """Run the suite in order (no shrinking); ``(property, message)`` of the first failure."""
+    for prop in SUITE:
+        if names is not None and prop.name not in names:
+            continue
+        if not prop.applies_to(engine):
+            continue
+        try:
+            prop.run(engine, shrink=False)
+        except PropertyViolation as exc:
+            return prop.name, str(exc)
+        except Exception as exc:  # a crash of the engine under a property is a failure too
+            return prop.name, f"{type(exc).__name__}: {exc}"
+    return None

@@ -1,0 +1,6 @@
+"""Fast time-unit simulators for sweeps (SPEC §4.4, issue: foundation).
+
+* :mod:`reference.fast.exact` — the exact schedule model, vectorised over acceptance paths;
+* :mod:`reference.fast.paper` — the paper's own cost model (SPEC §4.4);
+* :mod:`reference.fast.grid` — the heatmap grid of SPEC §5 for either model.
+"""

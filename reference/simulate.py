@@ -1,0 +1,64 @@
+"""One (c, a, k, N) point of either time-unit model: mean latencies and speedups (SPEC §9).
+
+Used by ``dsi simulate``; the same streams as the heatmap grid (SPEC §10), so a point of
+the grid and ``dsi simulate`` with the same parameters agree exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from reference.errors import ConfigError
+from reference.fast import exact, paper
+from reference.fast.grid import MODELS
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Validated parameters of one simulated point."""
+
+    model: str = "exact"
+    c: float = 0.1
+    a: float = 0.8
+    k: int = 5
+    sp: int = 7
+    tokens: int = 1000
+    repeats: int = 5
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ConfigError(f"model must be one of {MODELS}, got {self.model!r}")
+        if not 0 < self.c <= 1:
+            raise ConfigError(f"c must be in (0, 1] target forwards, got {self.c}")
+        if not 0 <= self.a <= 1:
+            raise ConfigError(f"acceptance rate a must be in [0, 1], got {self.a}")
+        for name in ("k", "sp", "tokens", "repeats"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
+
+
+def simulate_point(params: SimulationParams) -> dict:
+    """Mean latency (time units for S tokens) of non-SI, SI and DSI, and the speedups."""
+    p = params
+    if p.model == "paper":
+        runs = paper.paper_latencies(p.c, p.a, p.k, p.tokens, p.repeats, p.seed, sp_degree=p.sp)
+    else:
+        accept = np.random.default_rng(p.seed).random((p.repeats, p.tokens)) < p.a
+        runs = {
+            "nonsi": exact.nonsi_latency(accept),
+            "si": exact.si_latency(accept, p.k, p.c),
+            "dsi": exact.dsi_latency(accept, p.k, p.c, p.sp),
+        }
+    latency = {name: float(np.mean(values)) for name, values in runs.items()}
+    speedup = {
+        "dsi_over_si": latency["si"] / latency["dsi"],
+        "dsi_over_nonsi": latency["nonsi"] / latency["dsi"],
+        "si_over_nonsi": latency["nonsi"] / latency["si"],
+    }
+    return {"params": asdict(params), "latency": latency, "speedup": speedup}

@@ -1,0 +1,137 @@
+"""non-SI, SI and DSI in virtual time: identical tokens, exact timing facts, dominance."""
+
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from properties.profiles import examples
+from reference import LatencyModel, generate, tokens_by
+from reference.results import max_concurrent_target_tasks
+from reference.toy_models import AcceptancePathPair, MixtureDrafter, SyntheticAcceptancePair, TabularLM
+
+ILLUSTRATION = LatencyModel(target_decode=7, drafter_decode=1)
+TIMES = (14, 32, 56, 64)
+
+
+@settings(max_examples=examples(120))
+@given(seed=st.integers(0, 2**32), vocab=st.integers(2, 7), order=st.integers(0, 2),
+       overlap=st.floats(0, 1), k=st.integers(1, 8), N=st.integers(1, 8), S=st.integers(1, 24),
+       mode=st.sampled_from(["sample", "greedy"]), preemptive=st.booleans(),
+       c=st.sampled_from([F(1, 20), F(1, 7), F(1, 3), F(1, 2), F(1)]), jitter=st.sampled_from([F(0), F(1, 2)]))
+def test_all_algorithms_emit_identical_tokens(seed, vocab, order, overlap, k, N, S, mode, preemptive, c, jitter):
+    target = TabularLM(vocab, order=order, seed=seed)
+    drafter = MixtureDrafter(target, overlap=overlap, seed=seed + 1)
+    latency = LatencyModel(target_decode=1, drafter_decode=c, jitter=jitter, jitter_seed=seed)
+    runs = [generate(target, drafter, [seed % vocab], S, algorithm=alg, lookahead=k, sp_degree=N, mode=mode,
+                     seed=seed, latency=latency, preemptive=preemptive) for alg in ("nonsi", "si", "dsi")]
+    assert runs[0].tokens == runs[1].tokens == runs[2].tokens
+    assert len(runs[0].tokens) == S
+
+
+@settings(max_examples=examples(40))
+@given(seed=st.integers(0, 2**32), k=st.integers(1, 8), N=st.integers(1, 8), S=st.integers(1, 20))
+def test_greedy_dsi_equals_target_greedy_decode(seed, k, N, S):
+    target = TabularLM(5, order=2, seed=seed)
+    drafter = TabularLM(5, order=1, seed=seed + 7)
+    prefix = [1, 2]
+    expected = []
+    for _ in range(S):
+        token = int(np.argmax(target.next_token_probs(prefix)))
+        expected.append(token)
+        prefix.append(token)
+    out = generate(target, drafter, [1, 2], S, lookahead=k, sp_degree=N, mode="greedy", seed=seed)
+    assert list(out.tokens) == expected
+
+
+@pytest.mark.parametrize(
+    ("acceptance", "algorithm", "expected"),
+    [
+        (1.0, "dsi", [8, 26, 50, 58]),
+        (1.0, "si", [2, 8, 14, 16]),
+        (1.0, "nonsi", [2, 4, 8, 9]),
+        (0.0, "dsi", [2, 4, 8, 9]),
+        (0.0, "nonsi", [2, 4, 8, 9]),
+        (0.0, "si", [1, 4, 7, 8]),  # the paper's row reads 1/4/8/9; its own model gives this
+    ],
+)
+def test_paper_illustration(acceptance, algorithm, expected):
+    pair = SyntheticAcceptancePair(4, acceptance, seed=0)
+    out = generate(pair.target, pair.drafter, [0], 100, algorithm=algorithm, lookahead=1, sp_degree=7,
+                   latency=ILLUSTRATION)
+    assert [tokens_by(out, t) for t in TIMES] == expected
+
+
+def test_hand_computed_dsi_schedule():
+    # k = 2, N = 2, c = 1/5; path: accept, reject, accept, accept, reject, accept (see docs/reference.md)
+    pair = AcceptancePathPair([True, False, True, True, False, True])
+    out = generate(pair.target, pair.drafter, [0], 6, lookahead=2, sp_degree=2, mode="greedy",
+                   latency=LatencyModel.time_units(F(1, 5)))
+    assert out.times == (F(1), F(7, 5), F(12, 5), F(14, 5), F(14, 5), F(19, 5))
+    assert out.counters.accepted_drafts == 4 and out.counters.rejected_drafts == 2
+
+
+def test_si_hand_computed_and_trace():
+    pair = AcceptancePathPair([True, True, False, True, True])
+    out = generate(pair.target, pair.drafter, [0], 5, algorithm="si", lookahead=2, mode="greedy",
+                   latency=LatencyModel.time_units(F(1, 4)))
+    # iteration 1: drafts 0,1 (1/2) + verify (1) -> positions 0,1 accepted, bonus 2 rejected at 3/2
+    # iteration 2: drafts 3,4 -> kk = min(2, 5-3-1) = 1: draft 3 (1/4) + verify -> 3, bonus 4 at 11/4
+    assert out.times == (F(3, 2), F(3, 2), F(3, 2), F(11, 4), F(11, 4))
+    assert [task.kind for task in out.trace if task.server == "target:0"] == ["verify", "verify"]
+
+
+def test_servers_never_exceed_sp_degree_and_cancellations_are_traced():
+    target = TabularLM(4, order=1, seed=3)
+    drafter = MixtureDrafter(target, overlap=0.6)
+    out = generate(target, drafter, [0], 60, lookahead=2, sp_degree=3, latency=LatencyModel.time_units(F(1, 10)))
+    assert max_concurrent_target_tasks(out.trace) <= 3
+    assert out.counters.cancelled_tasks == sum(1 for t in out.trace if t.cancelled is not None and t.kind != "draft")
+    assert out.counters.rejected_drafts > 0 and out.counters.cancelled_tasks > 0
+
+
+def test_stop_token_ends_generation_at_its_position():
+    target = TabularLM(3, order=1, seed=11)
+    drafter = MixtureDrafter(target, overlap=0.9)
+    full = generate(target, drafter, [0], 40, seed=2, sp_degree=4)
+    stop = full.tokens[5]
+    first = full.tokens.index(stop)
+    for algorithm in ("dsi", "si", "nonsi"):
+        out = generate(target, drafter, [0], 40, seed=2, sp_degree=4, stop_tokens=[stop], algorithm=algorithm)
+        assert out.tokens == full.tokens[: first + 1]
+        assert out.latency == out.times[-1]
+
+
+def _latencies(accept, k, N, c):
+    pair = AcceptancePathPair(accept)
+    latency = LatencyModel.time_units(c)
+    return {alg: generate(pair.target, pair.drafter, [0], len(accept), algorithm=alg, lookahead=k, sp_degree=N,
+                          mode="greedy", latency=latency).latency for alg in ("nonsi", "si", "dsi")}
+
+
+@settings(max_examples=examples(400))
+@given(accept=st.lists(st.booleans(), min_size=1, max_size=16), k=st.integers(1, 8), N=st.integers(1, 8),
+       c=st.fractions(F(1, 50), F(1)))
+def test_pathwise_dsi_never_slower(accept, k, N, c):
+    T = _latencies(accept, k, N, c)
+    assert T["dsi"] <= T["nonsi"]
+    if N >= 2:
+        assert T["dsi"] <= T["si"]
+
+
+# Counterexamples at N = 1, kept as regressions: the frontier task holds the only server, so
+# the first window waits for it. By hand: SI drafts k (k·c) and verifies (1): every token at
+# k·c + 1; DSI: F0 on [0, 1], window 0 queued until 1, runs [1, 2]: T = 2.
+@pytest.mark.parametrize(
+    ("accept", "k", "c", "dsi", "si"),
+    [
+        ([True, True, True], 2, F(1, 10), F(2), F(6, 5)),
+        ([True] * 6, 5, F(1, 100), F(2), F(21, 20)),
+    ],
+)
+def test_n1_counterexamples(accept, k, c, dsi, si):
+    T = _latencies(accept, k, 1, c)
+    assert (T["dsi"], T["si"]) == (dsi, si)
+    assert T["dsi"] > T["si"]

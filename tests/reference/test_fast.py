@@ -1,0 +1,179 @@
+"""Fast time-unit simulators: equal to the event simulation; agree with closed forms."""
+
+import math
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from properties.profiles import examples
+from reference import LatencyModel, generate
+from reference.closed_forms import (
+    dsi_expected_latency,
+    dsi_round_time_nowait,
+    dsi_time_per_token_nowait,
+    paper_dsi_expected_latency,
+    si_expected_latency,
+    si_slower_than_nonsi,
+    si_time_per_token,
+)
+from reference.errors import ConfigError
+from reference.fast import exact, paper
+from reference.fast.grid import grid_values, heatmap_grid
+from reference.toy_models import AcceptancePathPair
+
+C_VALUES = [F(1, 100), F(1, 20), F(1, 10), F(3, 20), F(1, 5), F(1, 4), F(1, 3), F(9, 20), F(1, 2), F(7, 10), F(1)]
+
+
+def _event_latency(accept, algorithm, k, N, c):
+    pair = AcceptancePathPair(accept)
+    return generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k, sp_degree=N,
+                    mode="greedy", latency=LatencyModel.time_units(c)).latency
+
+
+@settings(max_examples=examples(300))
+@given(accept=st.lists(st.booleans(), min_size=1, max_size=40), k=st.integers(1, 8),
+       N=st.one_of(st.none(), st.integers(3, 8), st.integers(1, 2)), c=st.sampled_from(C_VALUES))
+def test_fast_exact_equals_event_simulation(accept, k, N, c):
+    row = np.array(accept)[None, :]
+    assert math.isclose(exact.dsi_latency(row, k, float(c), N)[0], float(_event_latency(accept, "dsi", k, N, c)),
+                        abs_tol=1e-9)
+    assert math.isclose(exact.si_latency(row, k, float(c))[0], float(_event_latency(accept, "si", k, N, c)),
+                        abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("c", [0.05, 0.1, 0.3, 0.5, 1.0])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_nowait_round_times_match_the_closed_form(c, k):
+    times = exact.round_resolution_times(c, k, None, 200)
+    expected = [dsi_round_time_nowait(c, k, j) for j in range(150)]  # far from the cut-short end
+    assert np.allclose(times[:150], expected)
+
+
+def test_si_monte_carlo_mean_matches_exact_expectation():
+    """α = 1e-6 two-sided (z = 4.89); 4000 paths of S = 200.
+
+    Power: the per-path SD of T_SI/S is below 0.04 here, so the SE is below 6.3e-4 and a
+    bias of 0.5% of the mean (≥ 2e-3) is detected with power > 0.99 (z-shift ≥ 3.2 + 2.3).
+    """
+    c, a, k, S = 0.1, 0.8, 5, 200
+    accept = np.random.default_rng(7).random((4000, S)) < a
+    per_token = exact.si_latency(accept, k, c) / S
+    se = per_token.std(ddof=1) / math.sqrt(per_token.size)
+    expected = si_expected_latency(c, a, k, S) / S
+    z = abs(per_token.mean() - expected) / se
+    assert z < 4.89, (per_token.mean(), expected, z)
+
+
+def test_dsi_monte_carlo_mean_matches_exact_expectation():
+    """Same α and design as the SI test, for DSI(5, 4) in the exact model."""
+    c, a, k, N, S = 0.1, 0.8, 5, 4, 120
+    accept = np.random.default_rng(11).random((4000, S)) < a
+    per_token = exact.dsi_latency(accept, k, c, N) / S
+    se = per_token.std(ddof=1) / math.sqrt(per_token.size)
+    expected = dsi_expected_latency(c, a, k, N, S) / S
+    assert abs(per_token.mean() - expected) / se < 4.89
+
+
+@pytest.mark.parametrize(("c", "a", "k"), [(0.1, 0.8, 5), (0.5, 0.6, 3), (0.3, 0.9, 4), (0.05, 0.7, 2)])
+def test_finite_s_expectations_converge_to_limits(c, a, k):
+    # E[T]/S = limit + O(1/S): the gap shrinks at least 3.5x from S = 100 to S = 400.
+    N = max(3, math.ceil(1 / (k * c) - 1e-12) + 1)  # no waiting (case B needs N >= 3)
+    for finite, limit in ((lambda S: si_expected_latency(c, a, k, S), si_time_per_token(c, a, k)),
+                          (lambda S: dsi_expected_latency(c, a, k, N, S), dsi_time_per_token_nowait(c, a, k))):
+        gap_100 = abs(finite(100) / 100 - limit)
+        gap_400 = abs(finite(400) / 400 - limit)
+        assert gap_400 <= gap_100 / 3.5 + 1e-12
+
+
+def test_si_closed_form_hand_values():
+    # (k c + 1)(1 - a) / (1 - a^{k+1}) with c = 1/2, a = 1/2, k = 1: 1.5 * 0.5 / 0.75 = 1
+    assert si_time_per_token(0.5, 0.5, 1) == pytest.approx(1.0)
+    assert si_slower_than_nonsi(0.5, 0.4, 1) and not si_slower_than_nonsi(0.1, 0.8, 5)
+
+
+def test_paper_model_hand_computed():
+    # k = 2, S = 5, c = 1/2, draws G = 3, 1, 2, 1, 1 (worked in docs/reference.md)
+    draws = np.array([[3, 1, 2, 1, 1]])
+    drafted, iterations = paper.si_totals(draws, 2)
+    assert 0.5 * drafted[0] + iterations[0] == 4.5
+    seg_k, seg_tokens = paper.dsi_segments(draws, 2)
+    assert seg_k[0, :2].tolist() == [4, 1] and seg_tokens[0, :2].tolist() == [3, 2]
+    assert paper.dsi_latency_from_segments(seg_k, seg_tokens, 0.5)[0] == 4.5
+
+
+def test_paper_model_monte_carlo_matches_its_dp():
+    """α = 1e-6 (z < 4.89) over 20000 repeats of S = 60."""
+    c, a, k, S = 0.3, 0.6, 3, 60
+    runs = paper.paper_latencies(c, a, k, S, 20000, seed=3, sp_degree=None)["dsi"]
+    z = abs(runs.mean() - paper_dsi_expected_latency(c, a, k, S)) / (runs.std(ddof=1) / math.sqrt(runs.size))
+    assert z < 4.89
+
+
+def test_exact_model_is_no_slower_than_paper_model_in_expectation():
+    """Exact finite-S expectations (DP, S = 40) on a grid of valid (c, a, k) with N = 7."""
+    exceptions = []
+    for c in (0.01, 0.05, 0.1, 0.3, 0.6, 1.0):
+        for a in (0.05, 0.3, 0.6, 0.9, 0.99):
+            for k in (1, 2, 4, 7):
+                if paper.required_servers(c, k) > 7:
+                    continue
+                exact_value = dsi_expected_latency(c, a, k, 7, 40)
+                paper_value = paper_dsi_expected_latency(c, a, k, 40)
+                if exact_value > paper_value + 1e-9:
+                    exceptions.append((c, a, k, exact_value, paper_value))
+    assert exceptions == []
+
+
+def test_heatmap_grid_exact_model_never_below_one():
+    grid = heatmap_grid("exact", ndim=10, tokens=300, repeats=3)
+    best_dsi = grid.dsi.min(axis=2)
+    assert (grid.si.min(axis=2) / best_dsi >= 1 - 1e-12).all()
+    assert (grid.nonsi[:, :, 0] / best_dsi >= 1 - 1e-12).all()
+    # pathwise at equal k (shared acceptance paths, N = 7 >= 2)
+    assert (grid.dsi <= grid.si + 1e-9).all()
+
+
+def test_grid_axes_and_validity():
+    c, a = grid_values(20)
+    assert c[0] == 0.01 and c[-1] == 1.0 and a[0] == 0.01 and a[-1] == 0.99 and len(c) == 21
+    grid = heatmap_grid("paper", ndim=4, tokens=50, repeats=2)
+    # c = 0.01 needs ceil(1/(k/100)) <= 7 -> k >= 15: k = 1..14 excluded
+    assert grid.valid[0].tolist() == [False] * 14 + [True] * 6
+    assert np.isnan(grid.dsi[0, :, :14]).all()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: exact.dsi_latency(np.ones((1, 3), bool), 0, 0.1, 2),
+     lambda: exact.dsi_latency(np.ones((1, 3), bool), 1, 0.0, 2),
+     lambda: exact.dsi_latency(np.ones((1, 3), bool), 1, 0.1, 0),
+     lambda: exact.si_latency(np.ones((1, 0), bool), 1, 0.1),
+     lambda: paper.paper_latencies(0.01, 0.5, 1, sp_degree=7),
+     lambda: paper.paper_latencies(0.1, 1.5, 1),
+     lambda: heatmap_grid("other"),
+     lambda: si_time_per_token(0.1, 0.5, 0)],
+)
+def test_fast_simulators_reject_bad_input(call):
+    with pytest.raises(ConfigError):
+        call()
+
+
+@settings(max_examples=examples(200))
+@given(seed=st.integers(0, 2**32), S=st.integers(1, 80), a=st.floats(0, 1), k=st.integers(1, 10),
+       N=st.one_of(st.none(), st.integers(3, 9)), c=st.sampled_from([float(x) for x in C_VALUES]))
+def test_vectorised_simulators_equal_the_scalar_loops(seed, S, a, k, N, c):
+    from reference.fast import loops
+
+    rng = np.random.default_rng(seed)
+    accept = rng.random((3, S)) < a
+    assert np.allclose(exact.dsi_latency(accept, k, c, N), [loops.exact_dsi_latency_loop(r, k, c, N) for r in accept])
+    assert np.allclose(exact.si_latency(accept, k, c), [loops.exact_si_latency_loop(r, k, c) for r in accept])
+    draws = paper.geometric_draws(min(a, 0.999), S, 3, seed)
+    seg_k, seg_tokens = paper.dsi_segments(draws, k)
+    drafted, iterations = paper.si_totals(draws, k)
+    looped = [loops.paper_latencies_loop(row, k, c) for row in draws]
+    assert np.allclose(c * drafted + iterations, [x[0] for x in looped])
+    assert np.allclose(paper.dsi_latency_from_segments(seg_k, seg_tokens, c), [x[1] for x in looped])
