@@ -135,3 +135,42 @@ def test_n1_counterexamples(accept, k, c, dsi, si):
     T = _latencies(accept, k, 1, c)
     assert (T["dsi"], T["si"]) == (dsi, si)
     assert T["dsi"] > T["si"]
+
+
+@settings(max_examples=examples(150))
+@given(seed=st.integers(0, 2**32), S=st.integers(1, 60), a=st.floats(0, 1), k=st.integers(1, 8),
+       N=st.integers(1, 8), c=st.sampled_from([0.01, 0.05, 0.1, 0.2, 0.25, 1 / 3, 0.5, 0.75, 1.0]))
+def test_pathwise_dominance_on_thousands_of_paths(seed, S, a, k, N, c):
+    """40 random paths per example through the fast exact model (equal to the event simulation)."""
+    from reference.fast import exact
+
+    accept = np.random.default_rng(seed).random((40, S)) < a
+    dsi = exact.dsi_latency(accept, k, c, N)
+    assert (dsi <= S + 1e-9).all()
+    if N >= 2:
+        assert (dsi <= exact.si_latency(accept, k, c) + 1e-9).all()
+
+
+def test_torch_module_adapter_acts_as_a_reference_model():
+    import torch
+
+    from reference.toy_models import TorchModuleLM
+
+    torch.manual_seed(0)
+    vocab = 7
+
+    class TinyLM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Embedding(vocab, 8)
+            self.head = torch.nn.Linear(8, vocab)
+
+        def forward(self, ids):  # ids (1, L) -> logits (1, L, V)
+            return self.head(torch.cumsum(self.embed(ids), dim=1))
+
+    target, drafter = TorchModuleLM(TinyLM(), vocab), TorchModuleLM(TinyLM(), vocab)
+    probs = target.next_token_probs([1, 2, 3])
+    assert probs.dtype == np.float64 and probs.shape == (vocab,) and abs(probs.sum() - 1) < 1e-12
+    runs = [generate(target, drafter, [1, 2], 10, algorithm=alg, lookahead=3, sp_degree=2, seed=5)
+            for alg in ("nonsi", "si", "dsi")]
+    assert runs[0].tokens == runs[1].tokens == runs[2].tokens
