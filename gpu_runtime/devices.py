@@ -12,8 +12,6 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import torch
-
 from reference.errors import ConfigError
 
 
@@ -25,13 +23,15 @@ class DeviceBinding:
     stream: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        dev = torch.device(self.device)
-        if dev.type == "cuda":
+        kind = self.device.split(":")[0]
+        if kind == "cuda":
+            import torch  # only CUDA servers need torch here
+
             if not torch.cuda.is_available():
                 raise ConfigError(f"device {self.device!r} requested but CUDA is not available")
             if self.stream is None:
-                self.stream = torch.cuda.Stream(device=dev)
-        elif dev.type != "cpu":
+                self.stream = torch.cuda.Stream(device=torch.device(self.device))
+        elif self.device != "cpu":
             raise ConfigError(f"device must be 'cpu' or 'cuda[:i]', got {self.device!r}")
 
     @contextlib.contextmanager
@@ -40,12 +40,16 @@ class DeviceBinding:
         if self.stream is None:
             yield
             return
+        import torch
+
         with torch.cuda.stream(self.stream):  # type: ignore[arg-type]
             yield
 
     def synchronize(self) -> None:
         """Explicit sync at a timing boundary: wait for this server's stream (CPU: no-op)."""
         if self.stream is not None:
+            import torch
+
             event = torch.cuda.Event()
             event.record(self.stream)  # type: ignore[arg-type]
             event.synchronize()

@@ -23,6 +23,7 @@ reference's non-preemptive variant. Either way a cancelled task's result is disc
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 
@@ -176,9 +177,10 @@ class DSIOrchestrator:
         elif task.state == "running" and self.preemptive:
             assert task.server is not None
             self.server_task[task.server] = None
+            task.cancel_at = self.session.launch_time()
             task.cancel.set()
         task.state = "cancelled"
-        task.cancelled = self.session.now()
+        task.cancelled = self.session.timeline()
 
     # ------------------------------------------------------------------ dispatches
 
@@ -189,12 +191,12 @@ class DSIOrchestrator:
         self._dispatch_ready_windows()
         if self.drafter_command is not None:
             assert self.session.drafter is not None
-            self.session.drafter.command(self.drafter_command)
+            self.session.drafter.command(replace(self.drafter_command, launched=self.session.launch_time()))
             self.drafter_command = None
         self._start_queued_tasks()
 
     def _enqueue(self, kind: str, first: int, last: int) -> None:
-        task = TargetTask(len(self.tasks), kind, first, last, self.round, self.session.now())
+        task = TargetTask(len(self.tasks), kind, first, last, self.round, self.session.timeline())
         self.tasks.append(task)
         self.queue.append(task)
 
@@ -213,7 +215,7 @@ class DSIOrchestrator:
         for server, task in enumerate(self.server_task):
             if task is None:
                 return server
-        if self.session.can_add_target():
+        if len(self.server_task) < self.session.max_targets:
             self.server_task.append(None)
             return len(self.server_task) - 1
         return None

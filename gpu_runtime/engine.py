@@ -29,7 +29,7 @@ from gpu_runtime.models import RuntimeModel, as_runtime_model
 from gpu_runtime.request import RuntimeRequest
 from gpu_runtime.session import Session
 from gpu_runtime.si import run_nonsi, run_si
-from reference.errors import ConfigError, VocabularyMismatchError
+from reference.errors import ConfigError, GenerationError, VocabularyMismatchError
 from reference.generate import ALGORITHMS
 from reference.latency import LatencyModel
 from reference.models import check_prompt
@@ -70,6 +70,7 @@ class RuntimeEngine:
     target_devices: tuple[str, ...] = ("cpu",)  # server i uses target_devices[i % len]
     drafter_device: str = "cpu"
     target_replicas: tuple[RuntimeModel, ...] = field(default=(), repr=False)  # one per device
+    charge_wakeups: bool = False  # True: launch times are plain wall time (see Session.launch_time)
     name: str = "runtime"
 
     @property
@@ -122,12 +123,18 @@ class RuntimeEngine:
         servers = sp_degree if algorithm == "dsi" else 1
         with Session(request, servers, with_drafter=with_drafter,
                      target_models=self.target_replicas or None, target_devices=self.target_devices,
-                     drafter_device=self.drafter_device) as session:
+                     drafter_device=self.drafter_device, charge_wakeups=self.charge_wakeups) as session:
             if algorithm == "dsi":
-                return DSIOrchestrator(session, request, lookahead, preemptive).run()
-            if algorithm == "si":
-                return run_si(session, request, lookahead)
-            return run_nonsi(session, request, with_drafter=with_drafter)
+                result = DSIOrchestrator(session, request, lookahead, preemptive).run()
+            elif algorithm == "si":
+                result = run_si(session, request, lookahead)
+            else:
+                result = run_nonsi(session, request, with_drafter=with_drafter)
+        if session.hung_threads:  # a forward whose result was no longer needed never returned
+            names = ", ".join(thread.name for thread in session.hung_threads)
+            raise GenerationError(f"{names} did not finish its forward within forward_timeout_s="
+                                  f"{self.forward_timeout_s} s (hung server; daemon thread left)")
+        return result
 
 
 def generate(target: object, drafter: object | None, prompt: Sequence[int], max_new_tokens: int,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpu_runtime.devices import DeviceBinding
-from gpu_runtime.floors import sleep_until
+from gpu_runtime.floors import precise_timers, sleep_until
 from gpu_runtime.models import RuntimeModel
 from gpu_runtime.request import RuntimeRequest
 from gpu_runtime.trace import DraftRecord, TargetTask
@@ -41,6 +41,7 @@ from reference.errors import GenerationError
 class TaskDone:
     task: TargetTask
     target_probs: list[np.ndarray]  # processed p at positions first..last
+    at: float  # perf_counter at which the forward ended (its floor's deadline)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class DraftDone:
     position: int
     draft: int
     draft_probs: np.ndarray  # processed q at ``position``
+    at: float  # perf_counter at which the draft's forward ended (its floor's deadline)
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,11 @@ class _Server:
         self.t0 = t0
         self.cache = ServerCache(model)
         self.forwards = 0
+        self.prefilled = False  # a forward of this request has completed on this server
         self.busy_since: float | None = None  # perf_counter when the running compute began
-        self.thread = threading.Thread(target=self._loop, name=f"dsi-{name}", daemon=True)
+        self.free_at = 0.0  # perf_counter at which the previous forward ended (its deadline)
+        self.started = 0.0  # perf_counter at which the current forward started
+        self.thread = threading.Thread(target=self._run_thread, name=f"dsi-{name}", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
@@ -123,22 +128,44 @@ class _Server:
     def _loop(self) -> None:
         raise NotImplementedError
 
-    def _forward(self, ids: tuple[int, ...], need: int, interrupt: threading.Event,
-                 on_start: Callable[[float, bool], None]) -> tuple[list[np.ndarray], int, float, bool]:
-        """One forward with its floor: (processed rows, reused, end time, interrupted)."""
-        started = time.perf_counter()
-        prefill = self.forwards == 0
+    def _run_thread(self) -> None:
+        precise_timers()
+        self._loop()
+
+    def _compute(self, ids: tuple[int, ...], need: int, launched: float,
+                 on_start: Callable[[float, bool], None]) -> tuple[list[np.ndarray], int, float]:
+        """Start a forward: (processed rows, positions reused, floor deadline in perf_counter s).
+
+        In the emulated timeline the forward starts at ``max(launched, free_at)`` — when it was
+        launched, or when this server's previous forward ended — and its floor runs from there;
+        it ends at the later of the floor's deadline and the end of the compute.
+        """
+        start = self.started = max(launched, self.free_at)
+        prefill = not self.prefilled
         floor = self.request.floors.seconds(self.role, self.index, self.forwards, prefill=prefill)
         self.forwards += 1
-        on_start(started - self.t0, prefill)
-        self.busy_since = started
+        on_start(start - self.t0, prefill)
+        self.busy_since = time.perf_counter()
         with self.binding.active():
             raw, reused = self.cache.forward(ids, need)
         self.binding.synchronize()
         rows = [self.request.processed(row, name=self.role) for row in raw]
         self.busy_since = None
-        interrupted = sleep_until(started + floor, interrupt)
-        return rows, reused, time.perf_counter() - self.t0, interrupted
+        return rows, reused, max(start + floor, time.perf_counter())
+
+    def _finish(self, deadline: float, interrupt: threading.Event,
+                cancelled_at: Callable[[], float]) -> tuple[float, bool]:
+        """Sleep to the deadline unless interrupted; the forward's end (perf_counter s).
+
+        An interrupted forward ends when it was cancelled in the emulated timeline
+        (``cancelled_at()``, the orchestrator's launch time of the cancelling instant), but not
+        before it started: a server's forwards stay in order on its timeline.
+        """
+        interrupted = sleep_until(deadline, interrupt)
+        cancelled = max(self.started, min(time.perf_counter(), cancelled_at()))
+        self.free_at = cancelled if interrupted else deadline
+        self.prefilled |= not interrupted  # a preempted prefill is paid again, as in the reference
+        return self.free_at, interrupted
 
 
 class TargetServer(_Server):
@@ -170,10 +197,11 @@ class TargetServer(_Server):
             task.start, task.prefill = start, prefill
 
         need = task.last - task.first + 1
-        rows, reused, end, _ = self._forward(task.input_ids, need, task.cancel, on_start)
+        rows, reused, deadline = self._compute(task.input_ids, need, task.launched, on_start)
         task.cache_reused, task.tokens_processed = reused, len(task.input_ids) - reused
-        task.end = end
-        self.events.put(TaskDone(task, rows))
+        end, _ = self._finish(deadline, task.cancel, lambda: task.cancel_at)
+        task.end = end - self.t0
+        self.events.put(TaskDone(task, rows, end))
 
 
 @dataclass(frozen=True)
@@ -189,6 +217,7 @@ class DraftCommand:
     start: int
     stop: int
     preempt: bool = True
+    launched: float = 0.0  # perf_counter when the command was issued
 
 
 class DrafterServer(_Server):
@@ -211,6 +240,11 @@ class DrafterServer(_Server):
             self._wake.set()
             if command.preempt:
                 self._interrupt.set()
+
+    def _pending_launch(self) -> float:
+        with self._lock:
+            pending = self._pending
+        return pending.launched if pending is not None else time.perf_counter()
 
     def stop(self) -> None:
         with self._lock:
@@ -244,14 +278,17 @@ class DrafterServer(_Server):
         position = command.start + len(drafts)
         ids = self.request.prompt + command.generated + tuple(drafts)
         starts: list[tuple[float, bool]] = []
-        rows, reused, end, interrupted = self._forward(
-            ids, 1, self._interrupt, lambda start, prefill: starts.append((start, prefill)))
+        launched = command.launched if not drafts else 0.0  # else: right after the previous draft
+        rows, reused, deadline = self._compute(
+            ids, 1, launched, lambda start, prefill: starts.append((start, prefill)))
+        draft = self.request.draft(position, rows[0])
+        end, interrupted = self._finish(deadline, self._interrupt, self._pending_launch)
+        if not interrupted:
+            self.events.put(DraftDone(command.round, position, draft, rows[0], end))
+            drafts.append(draft)
+            time.sleep(0)  # yield the GIL: the orchestrator reacts before the next draft computes
+        end -= self.t0
         start, prefill = starts[0]
         self.records.append(DraftRecord(position, command.round, start, end,
                                         end if interrupted else None, prefill,
-                                        len(ids) - reused, reused, len(ids)))
-        if interrupted:
-            return  # preempted by a newer command: the draft is dropped
-        draft = self.request.draft(position, rows[0])
-        drafts.append(draft)
-        self.events.put(DraftDone(command.round, position, draft, rows[0]))
+                                        len(ids) - reused, reused, ids))

@@ -10,8 +10,8 @@ thread and talk to the servers only through this object:
   :class:`gpu_runtime.servers.ServerFailure` becomes a ``GenerationError``; a compute that
   runs longer than ``forward_timeout_s``, or no event at all for that long beyond the
   longest floor, is a timeout ``GenerationError`` — never a deadlock;
-* ``close()`` — stops every server and joins its thread (a hung forward's daemon thread is
-  left behind and named in ``hung_threads``).
+* ``close()`` — stops every server and joins its thread (a thread still in a forward after
+  ``forward_timeout_s`` is hung: its daemon thread is left behind, listed in ``hung_threads``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from reference.errors import ConfigError, GenerationError
 #: Target servers created at most when N is unlimited (``sp_degree=None``).
 UNLIMITED_SERVERS = 64
 POLL_S = 0.05  # how often a silent session checks for hung forwards
-JOIN_S = 2.0  # how long close() waits for each thread
 
 
 class Session:
@@ -39,7 +38,8 @@ class Session:
 
     def __init__(self, request: RuntimeRequest, num_target_servers: int | None, *,
                  with_drafter: bool, target_models: Sequence[RuntimeModel] | None = None,
-                 target_devices: Sequence[str] = ("cpu",), drafter_device: str = "cpu") -> None:
+                 target_devices: Sequence[str] = ("cpu",), drafter_device: str = "cpu",
+                 charge_wakeups: bool = False) -> None:
         if num_target_servers is not None and num_target_servers < 1:
             raise ConfigError(f"sp_degree N must be >= 1, got {num_target_servers}")
         if not target_devices:
@@ -55,18 +55,49 @@ class Session:
         self.drafter: DrafterServer | None = None
         self.hung_threads: list[threading.Thread] = []
         self.submitted: list[TargetTask] = []
+        self._closed = False
         self._last_event = time.perf_counter()
         self._stall_s = request.forward_timeout_s + 10 * _longest_floor(request)
-        if with_drafter:
-            if request.drafter is None:
-                raise ConfigError("this algorithm needs a drafter")
-            self.drafter = DrafterServer("drafter", 0, request.drafter, DeviceBinding(drafter_device),
-                                         request, self.events, self.t0)
-            self.drafter.start()
+        if with_drafter and request.drafter is None:
+            raise ConfigError("this algorithm needs a drafter")
+        for device in {*self.target_devices, drafter_device}:
+            DeviceBinding(device)  # refuse a bad device before any thread starts
+        try:
+            if with_drafter:
+                self.drafter = DrafterServer("drafter", 0, request.drafter, DeviceBinding(drafter_device),
+                                             request, self.events, self.t0)
+                self.drafter.start()
+            if num_target_servers is not None:
+                self.target(num_target_servers - 1)  # start every server before the clock starts
+        except BaseException:
+            self.close()
+            raise
+        self.t0 = time.perf_counter()
+        self.charge_wakeups = charge_wakeups
+        self._anchor = self._woke = self.t0  # the current instant: nominal time, wake-up time
+        for server in [*self.targets, *([self.drafter] if self.drafter else [])]:
+            server.t0 = self.t0
 
     def now(self) -> float:
         """Seconds since the generation started."""
         return time.perf_counter() - self.t0
+
+    def launch_time(self) -> float:
+        """perf_counter at which work launched now starts in the emulated timeline.
+
+        The current instant's nominal time (the latest floor deadline among the events being
+        handled) plus the orchestrator's own processing since it woke: the OS and GIL delay
+        between a deadline and the orchestrator running is not charged to the schedule
+        (``charge_wakeups=True``: plain wall time, everything charged).
+        """
+        now = time.perf_counter()
+        if self.charge_wakeups:
+            return now
+        return min(now, self._anchor + (now - self._woke))
+
+    def timeline(self) -> float:
+        """``launch_time()`` in seconds since the generation started (for trace records)."""
+        return self.launch_time() - self.t0
 
     def can_add_target(self) -> bool:
         return len(self.targets) < self.max_targets
@@ -87,6 +118,7 @@ class Session:
     def submit(self, index: int, task: TargetTask) -> None:
         """Send ``task`` to target server ``index`` (it runs after what that server holds)."""
         task.server = index
+        task.launched = self.launch_time()
         self.submitted.append(task)
         self.target(index).submit(task)
 
@@ -104,7 +136,8 @@ class Session:
                     events.append(self.events.get_nowait())
                 except queue.Empty:
                     break
-            self._last_event = time.perf_counter()
+            self._last_event = self._woke = time.perf_counter()
+            self._anchor = max((e.at for e in events if hasattr(e, "at")), default=self._woke)
             for event in events:
                 if isinstance(event, ServerFailure):
                     raise GenerationError(
@@ -124,13 +157,19 @@ class Session:
             raise GenerationError(f"no server event for {self._stall_s:.3g} s: generation stalled")
 
     def close(self) -> None:
-        """Stop every server; join threads (a hung one is left as a daemon, recorded)."""
+        """Stop every server; join threads (one still in a forward after ``forward_timeout_s``
+        is hung: it is left as a daemon and recorded in ``hung_threads``). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         servers = [*self.targets, *([self.drafter] if self.drafter else [])]
+        now = time.perf_counter()
         for task in self.submitted:
+            task.cancel_at = min(task.cancel_at, now)
             task.cancel.set()  # end every floor now
         for server in servers:
             server.stop()
-        deadline = time.perf_counter() + JOIN_S
+        deadline = time.perf_counter() + self.request.forward_timeout_s
         for server in servers:
             server.thread.join(max(0.0, deadline - time.perf_counter()))
             if server.thread.is_alive():

@@ -38,14 +38,14 @@ class _Blocking:
         self.stopped = False
 
     def _submit(self, kind: str, first: int, last: int, prefix: tuple[int, ...]) -> TargetTask:
-        now = self.session.now()
-        task = TargetTask(len(self.tasks), kind, first, last, 0, now, input_ids=self.req.prompt + prefix,
+        task = TargetTask(len(self.tasks), kind, first, last, 0, self.session.timeline(),
+                          input_ids=self.req.prompt + prefix,
                           state="running")
         self.tasks.append(task)
         self.session.submit(0, task)
         return task
 
-    def _iterate(self, first: int, kk: int, kind: str, with_drafter: bool) -> None:
+    def iterate(self, first: int, kk: int, kind: str, with_drafter: bool) -> None:
         """Drafts at first..first+kk, a target task for p at first..first+kk, then resolve."""
         self.iteration += 1
         verified = tuple(self.tokens)
@@ -54,7 +54,8 @@ class _Blocking:
         task = None
         if with_drafter:
             assert self.session.drafter is not None
-            self.session.drafter.command(DraftCommand(self.iteration, verified, first, first + kk + 1))
+            self.session.drafter.command(DraftCommand(self.iteration, verified, first, first + kk + 1,
+                                                      launched=self.session.launch_time()))
         if kk == 0 or not with_drafter:
             task = self._submit(kind, first, first + kk, verified)
         while rows is None or (with_drafter and len(drafts) < kk + 1):
@@ -84,7 +85,7 @@ class _Blocking:
             if self.stopped or token != draft:
                 return
 
-    def _result(self, algorithm: str, params: dict) -> Result:
+    def result(self, algorithm: str, params: dict) -> Result:
         self.session.close()
         drafter_records = self.session.drafter.records if self.session.drafter else []
         counters = Counters(target_forwards=sum(1 for task in self.tasks if task.start is not None),
@@ -102,13 +103,13 @@ def run_si(session: Session, request: RuntimeRequest, lookahead: int) -> Result:
     S = request.max_new_tokens
     while len(run.tokens) < S and not run.stopped:
         n = len(run.tokens)
-        run._iterate(n, min(lookahead, S - n - 1), "verify", with_drafter=True)
-    return run._result("si", {"lookahead": lookahead})
+        run.iterate(n, min(lookahead, S - n - 1), "verify", with_drafter=True)
+    return run.result("si", {"lookahead": lookahead})
 
 
 def run_nonsi(session: Session, request: RuntimeRequest, *, with_drafter: bool = True) -> Result:
     """non-SI (canonical tokens, drafter alongside) or plain decoding on target server 0."""
     run = _Blocking(session, request)
     while len(run.tokens) < request.max_new_tokens and not run.stopped:
-        run._iterate(len(run.tokens), 0, "decode", with_drafter=with_drafter)
-    return run._result("nonsi" if with_drafter else "plain", {})
+        run.iterate(len(run.tokens), 0, "decode", with_drafter=with_drafter)
+    return run.result("nonsi" if with_drafter else "plain", {})

@@ -1,6 +1,9 @@
 """The runtime's trace: the reference's task records plus KV-cache bookkeeping (SPEC §8).
 
-Times are wall-clock seconds since the generation started. Each record adds what its
+Times are seconds since the generation started, on the emulated timeline of
+:mod:`gpu_runtime.floors` (dispatch/cancel: the orchestrator's launch time; start/end: the
+forward's floor window), so a record reads like the reference's. Token resolution times
+(``Result.times``) are plain wall-clock readings. Each record adds what its
 forward did with its server's cache: ``cache_reused`` positions were kept (the longest
 common prefix with the cached ids, capped so the positions whose p is needed are
 processed) and ``tokens_processed`` new positions went through the model.
@@ -18,12 +21,12 @@ from reference.results import TaskRecord
 class RuntimeTaskRecord(TaskRecord):
     """A :class:`reference.results.TaskRecord` with the cache counts of its forward.
 
-    input_length: positions of the forward's input (prompt included); 0 if it never ran.
+    input_ids: the forward's input (prompt included); empty if it never ran.
     """
 
     tokens_processed: int = 0
     cache_reused: int = 0
-    input_length: int = 0
+    input_ids: tuple[int, ...] = ()
 
 
 @dataclass(eq=False)
@@ -49,6 +52,8 @@ class TargetTask:
     prefill: bool = False
     tokens_processed: int = 0
     cache_reused: int = 0
+    launched: float = 0.0  # perf_counter when it was sent to its server (emulated timeline)
+    cancel_at: float = float("inf")  # perf_counter of its cancellation (emulated timeline)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def covers(self, position: int) -> bool:
@@ -63,7 +68,7 @@ class TargetTask:
             dispatch=self.dispatch, start=self.start, end=self.end if ran else None,
             cancelled=self.cancelled, round=self.round, prefill=self.prefill,
             tokens_processed=self.tokens_processed, cache_reused=self.cache_reused,
-            input_length=len(self.input_ids) if ran else 0,
+            input_ids=self.input_ids if ran else (),
         )
 
 
@@ -79,7 +84,7 @@ class DraftRecord:
     prefill: bool
     tokens_processed: int
     cache_reused: int
-    input_length: int
+    input_ids: tuple[int, ...]
 
     def record(self, task_id: int) -> RuntimeTaskRecord:
         return RuntimeTaskRecord(
@@ -87,7 +92,7 @@ class DraftRecord:
             last_position=self.position, dispatch=self.start, start=self.start, end=self.end,
             cancelled=self.cancelled, round=self.round, prefill=self.prefill,
             tokens_processed=self.tokens_processed, cache_reused=self.cache_reused,
-            input_length=self.input_length,
+            input_ids=self.input_ids,
         )
 
 

@@ -38,7 +38,7 @@ def plot_speedup_panel(ax: Axes, speedup: np.ndarray, c_values: np.ndarray, a_va
     mesh = ax.pcolormesh(x, y, fast, cmap="Blues", norm=colors.LogNorm(vmin=1.0, vmax=max(top, 1.01)),
                          shading="flat")
     ax.pcolormesh(x, y, slow, cmap=colors.ListedColormap([PINK]), shading="flat")
-    ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
+    ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(which="both", labelsize=6)
     n_slow = int(np.ma.count(slow))
     low, high = float(np.nanmin(values)), float(np.nanmax(values))
     ax.set_title(f"{title}\nmin {low:.3f}, max {high:.2f}, cells < 1: {n_slow}", fontsize=8)
@@ -53,7 +53,7 @@ def plot_lookahead_panel(ax: Axes, lookahead: np.ndarray, c_values: np.ndarray,
     """The chosen lookahead k per cell."""
     values = np.asarray(lookahead, dtype=float).T
     mesh = ax.pcolormesh(_edges(c_values), _edges(a_values), values, cmap="viridis", shading="flat")
-    ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
+    ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(which="both", labelsize=6)
     ax.set_title(title, fontsize=8)
     ax.set_xlabel("drafter latency c (target forwards)", fontsize=7)
     ax.set_ylabel("acceptance rate a", fontsize=7)
@@ -62,10 +62,14 @@ def plot_lookahead_panel(ax: Axes, lookahead: np.ndarray, c_values: np.ndarray,
 
 
 def panels_figure(best: BestK, *, subtitle: str = "") -> Figure:
-    """The four panels of Figure 1 in a row."""
-    fig = Figure(figsize=(18, 4.4))
-    axes = fig.subplots(1, len(PANELS))
-    for ax, (key, title) in zip(axes, PANELS, strict=True):
+    """The four panels of Figure 1 in a row; for the paper model a fifth: DSI/SI with SI's k
+    restricted to DSI-valid k (the authors' choice, what the paper's figure shows)."""
+    panels = list(PANELS)
+    if best.model == "paper":
+        panels.append(("dsi_over_si_restricted", "DSI / SI, SI's k restricted (authors)"))
+    fig = Figure(figsize=(4.5 * len(panels), 4.4))
+    axes = fig.subplots(1, len(panels))
+    for ax, (key, title) in zip(axes, panels, strict=True):
         plot_speedup_panel(ax, best.panel(key), best.c_values, best.a_values, title=title)
     fig.suptitle(f"Speedup heatmaps, {best.model} model {subtitle}(pink: slowdown)", fontsize=9)
     fig.subplots_adjust(wspace=0.35, top=0.8)

@@ -26,11 +26,10 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from paper_repro.acceptance import acceptance_rate, format_trace
-from paper_repro.measurements import TableRow
+from paper_repro.measurements import DATA_DIR, TableRow
 from reference.errors import ConfigError, DSIError, VocabularyMismatchError
 
 
@@ -78,7 +77,7 @@ DATASETS: dict[str, DatasetSpec] = {
 
 def builtin_prompts(dataset: str) -> list[str]:
     """The small prompt set shipped in ``paper_repro/data/prompts_builtin.json``."""
-    data = json.loads(resources.files("paper_repro").joinpath("data/prompts_builtin.json").read_text("utf-8"))
+    data = json.loads((DATA_DIR / "prompts_builtin.json").read_text("utf-8"))
     prompts = data["prompts"]
     if dataset not in prompts:
         raise ConfigError(f"no built-in prompts for dataset {dataset!r}; known: {sorted(prompts)}")
@@ -90,7 +89,7 @@ def load_prompts(dataset: str, *, n: int = 50, seed: int = 42) -> list[str]:
     if dataset not in DATASETS:
         raise ConfigError(f"unknown dataset {dataset!r}; known: {sorted(DATASETS)}")
     try:
-        import datasets  # noqa: PLC0415
+        import datasets
     except ImportError:
         raise MeasurementUnavailable(
             "the 'datasets' package is not installed; install it or pass --builtin-prompts") from None
@@ -202,7 +201,7 @@ def time_prompt(model: Any, input_ids: Any, new_tokens: int) -> tuple[float, flo
 def tpot_from_times(ttft_s: float, generate_s: float, new_tokens: int) -> float:
     """TPOT = (generate time − TTFT) / (new tokens − 1), floored at a tiny positive time.
 
-    >>> tpot_from_times(0.5, 2.4, 20)
+    >>> round(tpot_from_times(0.5, 2.4, 20), 12)
     0.1
     """
     if new_tokens < 2:

@@ -100,4 +100,5 @@ def illustration_figure(bars: Mapping[str, Mapping[str, Sequence[Bar]]],
     plot_count_table(fig.add_subplot(grid[len(ALGORITHMS), :]), counts)
     fig.suptitle("Timelines (target 7, drafter 1, k = 1, 1 drafter + 7 targets); hatched = "
                  "cancelled; dashed lines at t = 14, 32, 56, 64", fontsize=9)
+    fig.subplots_adjust(top=0.95, bottom=0.02, hspace=0.35)
     return fig

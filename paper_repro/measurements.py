@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ from paper_repro.acceptance import parse_trace
 from paper_repro.artifacts import write_json
 from reference.errors import ConfigError
 
+#: Package data (``paper_repro/data``): the shipped measurements and the built-in prompts.
+DATA_DIR = Path(__file__).resolve().parent / "data"
 #: The numbers a row needs before it can be simulated.
 REQUIRED_NUMBERS = ("target_ttft_ms", "target_tpot_ms", "drafter_ttft_ms", "drafter_tpot_ms",
                     "acceptance_rate")
@@ -112,7 +113,7 @@ def row_from_dict(data: dict[str, Any]) -> TableRow:
 def load_measurements(path: str | Path | None = None) -> list[TableRow]:
     """Rows from a measurements JSON file (default: the shipped one)."""
     if path is None:
-        text = resources.files("paper_repro").joinpath("data/table_measurements.json").read_text("utf-8")
+        text = (DATA_DIR / "table_measurements.json").read_text("utf-8")
     else:
         try:
             text = Path(path).read_text("utf-8")

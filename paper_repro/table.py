@@ -18,8 +18,9 @@ Best lookahead per algorithm, k in 1..20, in two stages (both the exact model, N
    constant offset, so the ranking of stage 1 carries over; stage 2 makes the reported
    latencies exact under the prefill model.
 
-Reported per row and kind: c, â, the share of accepted positions on the simulated paths, the chosen k of SI and DSI, N, the peak number of target
-servers DSI used, mean latencies (time units and milliseconds), and the speedups
+Reported per row and kind: c, â, the share of accepted positions on the simulated paths,
+the chosen k of SI and DSI, N, the peak number of target servers DSI used, mean latencies
+(time units and milliseconds), and the speedups
 DSI/SI = T_SI / T_DSI, DSI/non-SI, SI/non-SI.
 """
 
@@ -213,10 +214,10 @@ def table_claims(results: list[RowResult], unmeasured: list[TableRow], *, step: 
             how=how + f"; c = {r.c:.4f}, a = {r.acceptance_rate:.3f}, k_SI = {r.si_k}, "
                       f"k_DSI = {r.dsi_k}, N = {r.sp_degree} (DSI used {r.dsi_servers_used})",
             ours=f"{r.dsi_over_si:.3f}x (vs non-SI {r.dsi_over_nonsi:.3f}x)", paper="",
-            verdict="finding" if r.row_id not in paper_rows else
-            ("reproduced" if low - 0.005 <= r.dsi_over_si <= high + 0.005 else "not reproduced"),
-            step=step,
-            note="" if r.row_id in paper_rows else "not a paper row (pipeline run on tiny random-init models)"))
+            verdict="finding", step=step,
+            note="the paper's per-row number is not available to this project; the range claim above "
+                 "judges the rows together" if r.row_id in paper_rows
+            else "not a paper row (pipeline run on tiny random-init models)"))
     if unmeasured:
         claims.append(ClaimRow(
             claim="Table: per-row measurements of the paper's pairs",

@@ -180,13 +180,16 @@ def cvc5_check(smt2: str, timeout_ms: int = SOLVER_TIMEOUT_MS) -> str:
     parser.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, script, "query")
     symbols = parser.getSymbolManager()
     answer = "unknown"
-    while True:
-        command = parser.nextCommand()
-        if command.isNull():
-            break
-        out = command.invoke(solver, symbols).strip()
-        if out in ("sat", "unsat", "unknown"):
-            answer = out
+    try:
+        while True:
+            command = parser.nextCommand()
+            if command.isNull():
+                break
+            out = command.invoke(solver, symbols).strip()
+            if out in ("sat", "unsat", "unknown"):
+                answer = out
+    except RuntimeError as exc:  # a construct cvc5 does not parse: no verdict
+        return f"error: {exc}"
     return answer
 
 

@@ -39,6 +39,8 @@ from fractions import Fraction
 
 import z3
 
+ONE, ZERO = z3.RealVal(1), z3.RealVal(0)
+
 
 @dataclass(frozen=True)
 class ScheduleVariant:
@@ -47,11 +49,15 @@ class ScheduleVariant:
     name: str
     frontier: bool = True  # step 1 and step 5: frontier task F0 and the frontier chain
     cancel: bool = True  # step 6: a task is cancelled once its last position resolves
+    chain_checks_windows: bool = True  # step 5 skips j when a queued/running task covers j
 
 
 DSI = ScheduleVariant("dsi")
 NO_FRONTIER = ScheduleVariant("no-frontier", frontier=False)  # a broken schedule
 NO_CANCEL = ScheduleVariant("no-cancel", cancel=False)
+#: Broken: the frontier chain ignores queued/running windows (requests F_j whenever p_j is
+#: not yet available), so redundant frontier tasks compete with the windows.
+BLIND_CHAIN = ScheduleVariant("blind-chain", chain_checks_windows=False)
 
 
 def window_ends(m: int, k: int) -> list[int]:
@@ -107,10 +113,6 @@ class Task:
     started: z3.BoolRef | None = None
     release: z3.ArithRef | None = None
 
-    @property
-    def full(self) -> bool:
-        return True
-
 
 @dataclass
 class RoundEncoding:
@@ -159,15 +161,17 @@ def fifo_constraints(tasks: list[Task], N: z3.ArithRef | int, tag: str) -> list[
             cond = sigma.started if before is True else z3.And(sigma.started, before)
             earlier.append((sigma, z3.simplify(cond) if before is True else cond))
         L = z3.Real(f"{tag}L_{tau.name}")
-        out.append(L >= tau.dispatch)
-        out += [z3.Implies(cond, L >= sigma.start) for sigma, cond in earlier]
-        out.append(z3.Or(L == tau.dispatch, *[z3.And(cond, L == sigma.start) for sigma, cond in earlier]))
+        out.append(tau.dispatch <= L)
+        out += [z3.Implies(cond, sigma.start <= L) for sigma, cond in earlier]
+        out.append(z3.Or(tau.dispatch == L, *[z3.And(cond, sigma.start == L) for sigma, cond in earlier]))
         w = tau.start
 
         def busy(t: z3.ArithRef, strict: bool, earlier: list = earlier) -> z3.ArithRef:
-            terms = [z3.If(z3.And(cond, sigma.release > t if strict else sigma.release >= t), 1, 0)
+            terms = [z3.If(z3.And(cond, sigma.release > t if strict else sigma.release >= t), ONE, ZERO)
                      for sigma, cond in earlier]
-            return z3.Sum(terms) if terms else z3.IntVal(0)
+            if len(terms) == 1:
+                return terms[0]
+            return z3.Sum(terms) if terms else z3.RealVal(0)
 
         defined = z3.And(
             w >= L,
@@ -200,6 +204,7 @@ def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
     for b, e in enumerate(ends):
         tasks.append(Task(f"W{b}", "window", b, b * k, e, z3.BoolVal(True), window_dispatch[b],
                           z3.Real(f"{tag}sW{b}")))
+    windows = [t for t in tasks if t.kind == "window"]
     for task in tasks:
         if variant.cancel:
             task.started = z3.And(task.exists, task.start < r[task.last])
@@ -207,12 +212,20 @@ def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
         else:
             task.started = task.exists
             task.release = task.start + 1
+    if not variant.chain_checks_windows:  # F_j whenever p_j is missing when j − 1 resolves
+        for task in tasks:
+            if task.kind == "frontier" and task.first > 0:
+                j = task.first
+                task.exists = z3.Not(z3.Or(*[z3.And(w.started, w.start + 1 <= r[j - 1])
+                                             for w in windows if w.first <= j <= w.last]))
+                task.started = z3.And(task.exists, task.start < r[task.last]) if variant.cancel \
+                    else task.exists
     constraints = fifo_constraints(tasks, N, tag)
     for j in range(m):
         covering = [t for t in tasks if t.first <= j <= t.last]
         P = z3.Real(f"{tag}P{j}")
-        constraints += [z3.Implies(t.started, P <= t.start + 1) for t in covering]
-        constraints.append(z3.Or(*[z3.And(t.started, P == t.start + 1) for t in covering]))
+        constraints += [z3.Implies(t.started, t.start + 1 >= P) for t in covering]
+        constraints.append(z3.Or(*[z3.And(t.started, t.start + 1 == P) for t in covering]))
         bound = zmax(P, (j + 1) * c)
         constraints.append(r[j] == (bound if j == 0 else zmax(r[j - 1], bound)))
     return RoundEncoding(m, k, c, N, r, tasks, constraints)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -115,7 +114,7 @@ def float_target_law(request: EngineRequest, length: int) -> dict[tuple[int, ...
                                 top_k=request.top_k, top_p=request.top_p)
             for token, pt in enumerate(row):
                 if pt > 0:
-                    nxt[seq + (token,)] = prob * float(pt)
+                    nxt[(*seq, token)] = prob * float(pt)
         law = nxt
     return law
 
@@ -156,8 +155,3 @@ def check_statistical_law(engine: Engine, request: EngineRequest, length: int, p
 
 def _top(law: dict[tuple[int, ...], float], count: int = 6) -> dict[tuple[int, ...], float]:
     return dict(sorted(law.items(), key=lambda kv: -kv[1])[:count])
-
-
-def exact_rows_law(rows: Sequence[Number]) -> list[float]:
-    """Float image of an exact row (helper for reports)."""
-    return [float(x) for x in rows]

@@ -14,8 +14,9 @@ Distribution and greedy properties apply to every engine; the others check the c
 they need and are skipped by the suite (not by a test) for an engine that lacks it.
 
 One switch chooses the engine: the environment variable ``DSI_ENGINE`` (``reference`` by
-default, or ``module:attribute`` naming a zero-argument factory, for the runtime and other
-adapters); :func:`engine_from_env` reads it.
+default, ``runtime`` for gpu_runtime/ through :mod:`properties.runtime_adapter`, or
+``module:attribute`` naming a zero-argument factory for other adapters);
+:func:`engine_from_env` reads it.
 
 The reference adapter runs the event simulations of ``reference/algorithms`` with a
 :class:`PropertyRequest`, a :class:`~reference.algorithms.canonical.Request` whose draft,
@@ -213,7 +214,13 @@ class ReferenceEngine:
 
 # ---------------------------------------------------------------- the switch
 
-_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine}
+def _runtime() -> Engine:
+    from properties.runtime_adapter import RuntimeAdapter
+
+    return RuntimeAdapter()
+
+
+_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine, "runtime": _runtime}
 
 
 def register_engine(name: str, factory: Callable[[], Engine]) -> None:

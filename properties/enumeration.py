@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 from properties.engines import Engine, EngineRequest
 from properties.exact_models import Number, RationalTabularLM, process_exact
@@ -56,7 +57,7 @@ def _intervals(breaks: Sequence[Number]) -> list[tuple[Number, Number]]:
     one = Fraction(1) if all(isinstance(b, Fraction) for b in breaks) else 1.0
     points = sorted({b for b in breaks if 0 < b < one})
     edges = [0 * one, *points, one]
-    return [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi > lo]
+    return [(lo, hi) for lo, hi in pairwise(edges) if hi > lo]
 
 
 def cells(p: Sequence[Number], q: Sequence[Number], *, accept_splits: int = 2) -> Iterator[Cell]:

@@ -131,6 +131,6 @@ def target_sequence_law(target: RationalTabularLM, prompt: Sequence[int], length
                                 top_k=top_k, top_p=top_p)
             for token, pt in enumerate(row):
                 if pt > 0:
-                    nxt[seq + (token,)] = prob * pt
+                    nxt[(*seq, token)] = prob * pt
         law = nxt
     return law

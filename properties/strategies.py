@@ -36,24 +36,29 @@ def seeds() -> st.SearchStrategy[int]:
     return st.one_of(st.just(0), st.just(2**64 - 1), st.integers(0, 2**64 - 1))
 
 
+def _uniform_integers(min_value: int, max_value: int) -> st.SearchStrategy[int]:
+    """Integers drawn evenly (``st.integers`` favours the bounds; these ranges are small)."""
+    return st.sampled_from(range(min_value, max_value + 1))
+
+
 def lookaheads(*, min_value: int = 1, max_value: int = 5) -> st.SearchStrategy[int]:
     """Lookahead k."""
     _check_bounds("lookaheads", min_value, max_value, 1)
-    return st.integers(min_value, max_value)
+    return _uniform_integers(min_value, max_value)
 
 
 def sp_degrees(*, min_value: int = 1, max_value: int = 6, unlimited: bool = True
                ) -> st.SearchStrategy[int | None]:
     """Number of target servers N (None = unlimited, if allowed)."""
     _check_bounds("sp_degrees", min_value, max_value, 1)
-    finite = st.integers(min_value, max_value)
+    finite = _uniform_integers(min_value, max_value)
     return st.one_of(finite, st.none()) if unlimited else finite
 
 
 def lengths(*, min_value: int = 1, max_value: int = 12) -> st.SearchStrategy[int]:
     """Number of new tokens S."""
     _check_bounds("lengths", min_value, max_value, 1)
-    return st.integers(min_value, max_value)
+    return _uniform_integers(min_value, max_value)
 
 
 def prompts(vocab_size: int, *, min_size: int = 1, max_size: int = 3) -> st.SearchStrategy[tuple[int, ...]]:
@@ -61,10 +66,15 @@ def prompts(vocab_size: int, *, min_size: int = 1, max_size: int = 3) -> st.Sear
     return st.lists(st.integers(0, vocab_size - 1), min_size=min_size, max_size=max_size).map(tuple)
 
 
+#: Typical drafter latencies c (the paper's range), drawn evenly before arbitrary rationals.
+TYPICAL_C = tuple(Fraction(x) for x in ("1/20", "1/10", "1/8", "1/5", "1/4", "1/3", "1/2", "2/3",
+                                        "3/4", "1"))
+
+
 def drafter_latencies() -> st.SearchStrategy[Fraction]:
     """c in (0, 1] as small rationals (edge value 1 included)."""
-    return st.one_of(st.just(Fraction(1)), st.fractions(min_value=Fraction(1, 20), max_value=1,
-                                                        max_denominator=20))
+    return st.one_of(st.sampled_from(TYPICAL_C),
+                     st.fractions(min_value=Fraction(1, 20), max_value=1, max_denominator=20))
 
 
 @st.composite

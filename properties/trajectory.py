@@ -1,5 +1,7 @@
 """Trajectory and greedy properties (SPEC §3 consequence 1, §7).
 
+* :func:`check_result_contract` — every engine: S tokens in range(V) (no stop tokens), one
+  resolution time per token, times non-decreasing and positive, latency = last time.
 * :func:`check_trajectory_equality` — canonical engines: for one request, non-SI with the
   drafter, SI(k) and DSI(k, N) (preemptive and not) emit the identical tokens, whatever the
   latencies and the schedule jitter. No statistics: any difference is a bug.
@@ -14,6 +16,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from properties.engines import Engine, EngineRequest
@@ -26,6 +30,29 @@ def _describe(request: EngineRequest) -> str:
             f"mode={request.mode} seed={request.seed} latency={request.latency} "
             f"T={request.temperature} top_k={request.top_k} top_p={request.top_p} "
             f"preemptive={request.preemptive}")
+
+
+def check_result_contract(engine: Engine, request: EngineRequest) -> None:
+    """The shape of a Result, for each algorithm the engine supports."""
+    request = request.but(stop_tokens=frozenset())
+    V = int(request.target.vocab_size)
+    for algorithm in sorted(engine.capabilities.algorithms):
+        result = engine.generate(request.but(algorithm=algorithm))
+        tokens, times = tuple(result.tokens), tuple(result.times)
+        problems = []
+        if len(tokens) != request.max_new_tokens:
+            problems.append(f"{len(tokens)} tokens for S = {request.max_new_tokens}")
+        if any(not 0 <= t < V for t in tokens):
+            problems.append(f"tokens outside range({V}): {tokens}")
+        if len(times) != len(tokens):
+            problems.append(f"{len(times)} times for {len(tokens)} tokens")
+        if any(b < a for a, b in pairwise(times)) or (times and times[0] <= 0):
+            problems.append(f"times not positive and non-decreasing: {times}")
+        if times and result.latency != times[-1]:
+            problems.append(f"latency {result.latency} != last time {times[-1]}")
+        if problems:
+            raise PropertyViolation("result_contract", f"{algorithm}: {'; '.join(problems)}; "
+                                    f"{_describe(request)}")
 
 
 def check_trajectory_equality(engine: Engine, request: EngineRequest) -> None:

@@ -1,0 +1,124 @@
+"""``python -m gpu_runtime.bench``: non-SI, SI and DSI with real Hugging Face models.
+
+For GPU machines (the CUDA path is not exercised in CI; CPU works for tiny models):
+
+    python -m gpu_runtime.bench --target lmsys/vicuna-7b-v1.3 --drafter double7/vicuna-68m \
+        --target-devices cuda:0,cuda:1,cuda:2 --drafter-device cuda:3 --sp 6 --k 5 \
+        --tokens 64 --prompt "Write a haiku about GPUs." --runs 5 --out results.json
+
+Target server i runs on ``target-devices[i % len]`` with its own CUDA stream (several
+servers may share a GPU); one target replica is loaded per distinct device. No latency
+floors: forwards take their real time. Loading is safe: configs are compared first (a
+drafter whose vocabulary width differs is refused before any weights load), weights come
+from safetensors only, and remote code runs only with ``--trust-remote-code``. Prints (or
+writes with ``--out``) one JSON object: per algorithm the median wall latency over runs in
+seconds, tokens, counters; speedups; the configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from gpu_runtime.engine import RuntimeEngine
+from gpu_runtime.hf import HFCausalLM, load_pretrained
+from reference.errors import DSIError, VocabularyMismatchError
+
+
+def check_configs(target: str, drafter: str, *, trust_remote_code: bool) -> int:
+    """Compare the vocabulary widths from the configs alone; refuse a mismatch before loading."""
+    from transformers import AutoConfig
+
+    widths = [AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code).vocab_size
+              for name in (target, drafter)]
+    if widths[0] != widths[1]:
+        raise VocabularyMismatchError(f"target {target} has vocab_size={widths[0]} but drafter "
+                                      f"{drafter} has vocab_size={widths[1]}")
+    return int(widths[0])
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m gpu_runtime.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--target", required=True, help="Hugging Face name or path of the target")
+    p.add_argument("--drafter", required=True, help="Hugging Face name or path of the drafter")
+    p.add_argument("--target-devices", default="cuda:0", help="comma-separated, e.g. cuda:0,cuda:1")
+    p.add_argument("--drafter-device", default="cuda:0")
+    p.add_argument("--dtype", default="bfloat16")
+    p.add_argument("--sp", type=int, default=None, help="target servers N (default: one per device)")
+    p.add_argument("--k", type=int, default=5, help="lookahead")
+    p.add_argument("--tokens", type=int, default=64)
+    p.add_argument("--prompt", default="The quick brown fox")
+    p.add_argument("--prompt-ids", default=None, help="comma-separated token ids (skips the tokenizer)")
+    p.add_argument("--mode", choices=("greedy", "sample"), default="greedy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--algorithms", default="nonsi,si,dsi")
+    p.add_argument("--no-eos", action="store_true", help="do not stop at the target's EOS")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow model repositories' code")
+    p.add_argument("--out", default=None, help="write the JSON here (atomically) instead of stdout")
+    return p
+
+
+def run(args: argparse.Namespace) -> dict:
+    check_configs(args.target, args.drafter, trust_remote_code=args.trust_remote_code)
+    devices = tuple(d.strip() for d in args.target_devices.split(",") if d.strip())
+    replicas = {d: load_pretrained(args.target, device=d, dtype=args.dtype,
+                                   trust_remote_code=args.trust_remote_code) for d in dict.fromkeys(devices)}
+    drafter: HFCausalLM = load_pretrained(args.drafter, device=args.drafter_device, dtype=args.dtype,
+                                          trust_remote_code=args.trust_remote_code)
+    target = replicas[devices[0]]
+    if args.prompt_ids:
+        prompt = [int(t) for t in args.prompt_ids.split(",")]
+    else:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.target, trust_remote_code=args.trust_remote_code)
+        prompt = tokenizer(args.prompt)["input_ids"]
+    eos = target.eos_token_id
+    stop = () if args.no_eos or eos is None else ((eos,) if isinstance(eos, int) else tuple(eos))
+    engine = RuntimeEngine(target_devices=devices, drafter_device=args.drafter_device,
+                           target_replicas=tuple(replicas[d] for d in devices), forward_timeout_s=600.0)
+    servers = args.sp or len(devices)
+    results: dict = {}
+    for alg in args.algorithms.split(","):
+        latencies, last = [], None
+        for _ in range(args.runs):
+            last = engine.generate(target, drafter, prompt, args.tokens, algorithm=alg, lookahead=args.k,
+                                   sp_degree=servers if alg == "dsi" else None, mode=args.mode,
+                                   seed=args.seed, stop_tokens=stop)
+            latencies.append(last.latency)
+        assert last is not None
+        results[alg] = {"latency_s": statistics.median(latencies), "runs_s": latencies,
+                        "tokens": list(last.tokens), "counters": vars(last.counters)}
+    speedups = {}
+    if "si" in results and "dsi" in results:
+        speedups["dsi_over_si"] = results["si"]["latency_s"] / results["dsi"]["latency_s"]
+    if "nonsi" in results and "dsi" in results:
+        speedups["dsi_over_nonsi"] = results["nonsi"]["latency_s"] / results["dsi"]["latency_s"]
+    return {"config": vars(args), "results": results, "speedup": speedups}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        out = json.dumps(run(args))
+    except DSIError as exc:
+        sys.stderr.write(f"gpu_runtime.bench: error: {type(exc).__name__}: {exc}\n")
+        return 2
+    if args.out is None:
+        print(out)
+        return 0
+    directory = os.path.dirname(os.path.abspath(args.out))
+    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as handle:
+        handle.write(out)
+    os.replace(handle.name, args.out)  # complete or not at all
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""``dsi generate`` and ``dsi bench``: the runtime's subcommands (SPEC §9).
+
+* ``dsi generate --engine runtime|reference`` — one generation on a toy model pair
+  (synthetic acceptance, tabular + mixture drafter, or tiny transformers) with latencies in
+  ms (floors for the runtime, virtual time for the reference); prints tokens and latency.
+* ``dsi bench`` — :func:`gpu_runtime.compare.run_benchmark`: non-SI, SI and DSI measured on
+  the runtime with emulated latencies against the reference's predicted times.
+
+``--json`` prints exactly one JSON object on stdout. Bad input raises a ``DSIError``
+(the root parser turns it into exit status 2 and one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from reference.errors import ConfigError
+from reference.generate import ALGORITHMS, generate
+from reference.latency import LatencyModel, to_fraction
+from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
+
+MODELS = ("synthetic", "tabular", "tiny")
+
+
+def _add_latency_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target-ms", type=float, default=20.0, help="target decode latency (ms)")
+    parser.add_argument("--drafter-ms", type=float, default=2.0, help="drafter decode latency (ms)")
+    parser.add_argument("--target-prefill-ms", type=float, default=None, help="first target forward")
+    parser.add_argument("--drafter-prefill-ms", type=float, default=None, help="first drafter forward")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``generate`` and ``bench``."""
+    gen = subparsers.add_parser("generate", help="generate with the runtime or the reference")
+    gen.add_argument("--engine", choices=("runtime", "reference"), default="runtime")
+    gen.add_argument("--algorithm", choices=ALGORITHMS, default="dsi")
+    gen.add_argument("--model", choices=MODELS, default="synthetic")
+    gen.add_argument("--vocab", type=int, default=64, help="vocabulary size V")
+    gen.add_argument("--acceptance", type=float, default=0.8,
+                     help="synthetic: acceptance rate a; tabular: drafter overlap")
+    gen.add_argument("--prompt", default="1,2,3", help="comma-separated token ids")
+    gen.add_argument("--tokens", type=int, default=50, help="new tokens S")
+    gen.add_argument("--k", type=int, default=5, help="lookahead k")
+    gen.add_argument("--sp", type=int, default=None, help="target servers N (default: unlimited)")
+    gen.add_argument("--mode", choices=("sample", "greedy"), default="sample")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--top-p", type=float, default=None)
+    _add_latency_flags(gen)
+    gen.add_argument("--json", action="store_true", help="print one JSON object")
+    gen.set_defaults(func=cmd_generate)
+
+    bench = subparsers.add_parser("bench", help="runtime wall time vs reference virtual time")
+    _add_latency_flags(bench)
+    bench.add_argument("--k", type=int, default=5, help="lookahead k")
+    bench.add_argument("--sp", type=int, default=None, help="target servers N (default ceil(1/(kc))+1)")
+    bench.add_argument("--acceptance", type=float, default=0.8, help="synthetic acceptance rate a")
+    bench.add_argument("--tokens", type=int, default=200, help="new tokens S")
+    bench.add_argument("--vocab", type=int, default=64, help="vocabulary size V")
+    bench.add_argument("--runs", type=int, default=5, help="runtime runs per algorithm (median)")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--mode", choices=("sample", "greedy"), default="sample")
+    bench.add_argument("--charge-wakeups", action="store_true",
+                       help="launch at plain wall time (charge thread wake-up delays too)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(func=cmd_bench)
+
+
+def _latency(args: argparse.Namespace) -> LatencyModel:
+    extra = {name: to_fraction(value, name=name) for name, value in
+             (("target_prefill", args.target_prefill_ms), ("drafter_prefill", args.drafter_prefill_ms))
+             if value is not None}
+    return LatencyModel(target_decode=to_fraction(args.target_ms, name="target_ms"),
+                        drafter_decode=to_fraction(args.drafter_ms, name="drafter_ms"), **extra)
+
+
+def _models(args: argparse.Namespace) -> tuple[object, object]:
+    if args.vocab < 2:
+        raise ConfigError(f"--vocab must be >= 2, got {args.vocab}")
+    if args.model == "synthetic":
+        pair = SyntheticAcceptancePair(args.vocab, args.acceptance, seed=args.seed, mode=args.mode)
+        return pair.target, pair.drafter
+    if args.model == "tabular":
+        target = TabularLM(args.vocab, order=2, seed=args.seed)
+        return target, MixtureDrafter(target, overlap=args.acceptance)
+    from gpu_runtime.tiny_transformer import TinyConfig, TinyTransformerLM
+
+    return (TinyTransformerLM(TinyConfig(vocab_size=args.vocab, dim=64, n_layers=2), seed=1),
+            TinyTransformerLM(TinyConfig(vocab_size=args.vocab, dim=16, n_layers=1), seed=2))
+
+
+def _prompt(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ConfigError(f"--prompt must be comma-separated integers, got {text!r}") from None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from gpu_runtime.engine import RuntimeEngine
+
+    latency = _latency(args)
+    target, drafter = _models(args)
+    kwargs = {"algorithm": args.algorithm, "lookahead": args.k, "sp_degree": args.sp,
+              "mode": args.mode, "seed": args.seed, "latency": latency,
+              "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    if args.engine == "runtime":
+        result = RuntimeEngine(time_unit_s=1e-3).generate(target, drafter, _prompt(args.prompt),
+                                                          args.tokens, **kwargs)
+        latency_s = float(result.latency)
+    else:
+        result = generate(target, drafter, _prompt(args.prompt), args.tokens, **kwargs)
+        latency_s = float(result.latency) * 1e-3  # virtual ms -> s
+    out = {"engine": args.engine, "algorithm": args.algorithm, "tokens": list(result.tokens),
+           "latency_s": latency_s, "counters": dataclasses.asdict(result.counters)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        sys.stdout.write(f"{args.engine} {args.algorithm}: {len(result.tokens)} tokens in "
+                         f"{latency_s:.4f} s\n{' '.join(map(str, result.tokens))}\n")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from gpu_runtime.compare import BenchConfig, run_benchmark
+
+    config = BenchConfig(target_ms=args.target_ms, drafter_ms=args.drafter_ms,
+                         target_prefill_ms=args.target_prefill_ms,
+                         drafter_prefill_ms=args.drafter_prefill_ms, lookahead=args.k,
+                         sp_degree=args.sp, acceptance=args.acceptance, tokens=args.tokens,
+                         vocab_size=args.vocab, runs=args.runs, seed=args.seed, mode=args.mode,
+                         charge_wakeups=args.charge_wakeups)
+    result = run_benchmark(config)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    m, p, s = result["measured"], result["predicted"], result["speedup"]
+    sys.stdout.write(
+        f"N = {result['config']['sp_degree']}, c = {result['config']['c']:.3g}, k = {args.k}, "
+        f"a = {args.acceptance}, S = {args.tokens}, median of {args.runs} runs\n"
+        + "".join(f"{alg:>6}: measured {m[alg]:.4f} s, predicted {p[alg]:.4f} s\n"
+                  for alg in ("nonsi", "si", "dsi"))
+        + f"DSI/SI speedup: measured {s['measured_dsi_over_si']:.3f}, predicted "
+          f"{s['predicted_dsi_over_si']:.3f}; overhead {result['overhead_per_task_ms']:.3f} ms/task\n")
+    return 0

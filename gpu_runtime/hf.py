@@ -1,0 +1,79 @@
+"""Hugging Face causal LMs as runtime models (SPEC §8): cache cropping and safe loading.
+
+:class:`HFCausalLM` wraps a ``transformers`` causal LM: the cache is a ``DynamicCache``;
+cropping to ``length`` positions removes the newer ones (``DynamicCache.crop`` with a
+negative count, which both the 4.x and 5.x APIs read as "remove this many"); a forward
+passes the new ids with explicit ``cache_position``/``position_ids`` and returns the
+float64 softmax of the logits at the newest positions. ``next_token_probs`` (a full forward
+without cache) makes it a reference model too, so tests compare runtime and reference on
+the same tiny random-init model.
+
+:func:`load_pretrained` is safe by default: safetensors only, no ``trust_remote_code``
+unless the caller passes ``trust_remote_code=True`` explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from reference.errors import ConfigError
+
+
+class HFCausalLM:
+    """A ``transformers`` causal LM (on one device) as a runtime and reference model."""
+
+    def __init__(self, model: torch.nn.Module, *, device: str | None = None) -> None:
+        self.model = model.eval()
+        self.device = torch.device(device) if device else next(model.parameters()).device
+        config = model.config  # type: ignore[attr-defined]
+        self.vocab_size = int(model.get_output_embeddings().weight.shape[0])  # type: ignore[operator]
+        self.config_vocab_size = int(getattr(config, "vocab_size", self.vocab_size))
+        self.eos_token_id = getattr(config, "eos_token_id", None)
+
+    def new_cache(self) -> object:
+        from transformers import DynamicCache
+
+        return DynamicCache()
+
+    def crop(self, cache: object, length: int) -> object:
+        """Keep positions 0..length−1 (a fresh cache when nothing is kept)."""
+        held = int(cache.get_seq_length())  # type: ignore[attr-defined]
+        if length <= 0:
+            return self.new_cache()
+        if held > length:
+            cache.crop(-(held - length))  # type: ignore[attr-defined]
+        return cache
+
+    def forward(self, cache: object, token_ids: Sequence[int], start: int, *, last: int) -> np.ndarray:
+        """float64 softmax of the logits at the ``last`` newest of the new positions."""
+        held = int(cache.get_seq_length())  # type: ignore[attr-defined]
+        if held != start:
+            raise ConfigError(f"forward at position {start} but the cache holds {held}")
+        ids = torch.tensor([list(token_ids)], dtype=torch.long, device=self.device)  # (1, L)
+        positions = torch.arange(start, start + ids.shape[1], device=self.device)  # (L,)
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, past_key_values=cache, use_cache=True,
+                             cache_position=positions, position_ids=positions[None])
+            logits = out.logits[0, -last:].to(torch.float64)  # (last, V)
+            probs = torch.softmax(logits, dim=-1)
+        return probs.cpu().numpy()
+
+    def next_token_probs(self, prefix: Sequence[int]) -> np.ndarray:
+        """Reference protocol: a full forward without cache, last position's softmax."""
+        return self.forward(self.new_cache(), prefix, 0, last=1)[0]
+
+
+def load_pretrained(name: str, *, device: str = "cpu", dtype: str = "bfloat16",
+                    trust_remote_code: bool = False) -> HFCausalLM:
+    """Load ``name`` safely: safetensors weights only; remote code only if asked explicitly."""
+    from transformers import AutoModelForCausalLM
+
+    torch_dtype = getattr(torch, dtype, None)
+    if not isinstance(torch_dtype, torch.dtype):
+        raise ConfigError(f"unknown dtype {dtype!r} (e.g. float32, float16, bfloat16, float64)")
+    model = AutoModelForCausalLM.from_pretrained(
+        name, torch_dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code)
+    return HFCausalLM(model.to(device), device=device)

@@ -1,0 +1,246 @@
+"""CLI of paper_repro: ``dsi repro illustration|heatmaps|table|all`` and ``dsi heatmap`` (SPEC §9).
+
+Thin layer: it builds the validated settings objects and calls the step functions of
+:mod:`paper_repro.steps`; heavy imports (matplotlib, transformers) happen only when a command
+runs. ``--json`` prints exactly one JSON object on stdout. Exit status: 0 on success; for
+``repro all`` 1 when a claim is "not reproduced" or a step failed; 2 on invalid input (a
+``DSIError``, mapped by the root parser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from reference.errors import ConfigError
+
+DEFAULT_OUT = "results"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _print_json(obj: Any) -> None:
+    from paper_repro.artifacts import to_json
+
+    sys.stdout.write(json.dumps(json.loads(to_json(obj))) + "\n")
+
+
+def _add_grid_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ndim", type=_positive_int, default=20, help="grid intervals per axis (default 20)")
+    parser.add_argument("--sp", type=_positive_int, default=7, help="target servers N (default 7)")
+    parser.add_argument("--tokens", type=_positive_int, default=1000, help="tokens S (default 1000)")
+    parser.add_argument("--repeats", type=_positive_int, default=5, help="repeats (default 5)")
+    parser.add_argument("--seed", type=int, default=42, help="seed (default 42)")
+    parser.add_argument("--max-lookahead", type=_positive_int, default=20, help="k in 1..K (default 20)")
+
+
+def _grid_settings(args: argparse.Namespace) -> Any:
+    from paper_repro.steps import HeatmapSettings
+
+    if args.seed < 0:
+        raise ConfigError(f"seed must be >= 0, got {args.seed}")
+    return HeatmapSettings(ndim=args.ndim, sp_degree=args.sp, tokens=args.tokens, repeats=args.repeats,
+                           seed=args.seed, max_lookahead=args.max_lookahead)
+
+
+# ------------------------------------------------------------------ handlers
+
+
+def cmd_illustration(args: argparse.Namespace) -> int:
+    from paper_repro import illustration
+
+    if args.out:
+        from paper_repro.steps import StepContext, illustration_step
+
+        outcome = illustration_step(StepContext(out=Path(args.out)))
+        counts = {case: outcome.data[case] for case in illustration.CASES}
+        rows = outcome.rows
+    else:
+        config = illustration.IllustrationConfig()
+        counts = illustration.token_counts(illustration.run_illustration(config))
+        rows = illustration.findings(counts, config)
+    if args.json:
+        _print_json(illustration.illustration_json(counts))
+        return 0
+    print(f"tokens by t = {', '.join(map(str, illustration.PAPER_TIMES))} (ours / paper)")
+    for row in rows:
+        print(f"  {row.claim.split(': ')[0]:<38} {row.ours:<12} {row.paper:<12} {row.verdict}"
+              + (f" ({row.note})" if row.note else ""))
+    if args.out:
+        print(f"wrote {Path(args.out) / 'illustration'}")
+    return 0
+
+
+def cmd_heatmaps(args: argparse.Namespace) -> int:
+    from paper_repro.steps import write_heatmaps
+
+    settings = _grid_settings(args)
+    models = ("exact", "paper") if args.model == "both" else (args.model,)
+    out = Path(args.out) / "heatmaps"
+    summary = {}
+    rows = []
+    for model in models:
+        outcome = write_heatmaps(model, settings, out / model)
+        summary[model] = outcome.data
+        rows += outcome.rows
+    if args.json:
+        _print_json({"models": summary, "claims": [r.as_dict() for r in rows], "out": str(out)})
+        return 0
+    for model, data in summary.items():
+        print(f"{model} model:")
+        for key, stats in data["panels"].items():
+            print(f"  {key:<24} min {stats['min']:.4f}  max {stats['max']:.3f}  cells < 1: {stats['cells_below_1']}")
+    for row in rows:
+        print(f"[{row.verdict}] {row.step}: {row.claim}: {row.ours}")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_heatmap(args: argparse.Namespace) -> int:
+    """SPEC §9 ``dsi heatmap``: one model's CSVs and figures directly under --out."""
+    from paper_repro.steps import write_heatmaps
+
+    outcome = write_heatmaps(args.model, _grid_settings(args), Path(args.out))
+    if args.json:
+        _print_json({"model": args.model, **outcome.data, "out": args.out})
+        return 0
+    for key, stats in outcome.data["panels"].items():
+        print(f"{key:<24} min {stats['min']:.4f}  max {stats['max']:.3f}  cells < 1: {stats['cells_below_1']}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from paper_repro.measurements import load_measurements, save_measurements
+    from paper_repro.steps import ReproSettings, StepContext, table_step
+
+    measurements = args.measurements
+    if args.measure:
+        from paper_repro.hf_measure import measure_row
+
+        rows = load_measurements(measurements)
+        wanted = {r.row_id for r in rows} if args.measure == ["all"] else set(args.measure)
+        unknown = wanted - {r.row_id for r in rows}
+        if unknown:
+            raise ConfigError(f"unknown row ids {sorted(unknown)}; known: {[r.row_id for r in rows]}")
+        rows = [measure_row(r, device=args.device, dtype=args.dtype, n_prompts=args.prompts,
+                            builtin=args.builtin_prompts) if r.row_id in wanted else r for r in rows]
+        measurements = args.save_measurements or str(Path(args.out) / "table" / "measurements_measured.json")
+        save_measurements(measurements, rows)
+        print(f"wrote measurements to {measurements}", file=sys.stderr)
+    settings = ReproSettings(measurements=measurements, table_repeats=args.repeats,
+                             table_demo=args.demo, progress=not args.json)
+    outcome = table_step(StepContext(out=Path(args.out), settings=settings))
+    if args.json:
+        _print_json({**outcome.data, "claims": [r.as_dict() for r in outcome.rows]})
+        return 0
+    for result in outcome.data["results"]:
+        print(f"{result['row_id']:<24} {result['kind']:<6} c={result['c']:.4f} a={result['acceptance_rate']:.3f} "
+              f"k_SI={result['si_k']} k_DSI={result['dsi_k']} N={result['sp_degree']} "
+              f"DSI/SI={result['dsi_over_si']:.3f} DSI/non-SI={result['dsi_over_nonsi']:.3f}")
+    if outcome.data["unmeasured"]:
+        print("rows lacking measurements (TTFT, TPOT, acceptance): " + ", ".join(outcome.data["unmeasured"]))
+        print("measure them with `dsi repro table --measure ROW_ID|all` on a machine with the models and a GPU")
+    return 0
+
+
+def cmd_all(args: argparse.Namespace) -> int:
+    from paper_repro.steps import DEFAULT_STEPS, HeatmapSettings, ReproSettings, optional_steps, run_steps
+
+    if args.measurements:
+        from paper_repro.measurements import load_measurements
+
+        load_measurements(args.measurements)  # invalid input is exit 2 before any work
+    extra = optional_steps()
+    steps = list(DEFAULT_STEPS)
+    for name in args.with_steps or []:
+        if name not in extra:
+            raise ConfigError(f"optional step {name!r} is not available here; available: {sorted(extra)}")
+        steps.append(extra[name])
+    settings = ReproSettings(heatmap=HeatmapSettings(), measurements=args.measurements,
+                             table_demo=args.demo, progress=not args.no_progress and not args.json)
+    summary = run_steps(steps, args.out, settings, figures_dir=args.figures)
+    bad = [r for r in summary.rows if r.verdict in ("not reproduced", "error")]
+    if args.json:
+        from paper_repro.report import verdict_counts
+
+        _print_json({"out": str(summary.out), "claims": [r.as_dict() for r in summary.rows],
+                     "verdicts": verdict_counts(summary.rows), "timings": dict(summary.timings)})
+    else:
+        from paper_repro.report import verdict_counts
+
+        counts = verdict_counts(summary.rows)
+        print("verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        for name, seconds in summary.timings:
+            print(f"  {name:<14} {seconds:6.1f} s")
+        print(f"wrote {summary.out / 'REPORT.md'}")
+    return 1 if bad else 0
+
+
+# ------------------------------------------------------------------ registration
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``repro`` (illustration|heatmaps|table|all) and ``heatmap`` to the root ``dsi`` parser."""
+    from reference.cli import OneLineErrorParser
+
+    repro = subparsers.add_parser("repro", help="reproduce the paper's figures, table and claims")
+    targets = repro.add_subparsers(dest="target", metavar="TARGET", parser_class=OneLineErrorParser)
+    repro.set_defaults(func=lambda args: (repro.print_help(), 0)[1])
+
+    p = targets.add_parser("illustration", help="the timeline figure and its token-count table")
+    p.add_argument("--out", help="directory for the figure and numbers (default: print only)")
+    p.add_argument("--json", action="store_true", help="print {times, best, worst} as one JSON object")
+    p.set_defaults(func=cmd_illustration)
+
+    p = targets.add_parser("heatmaps", help="Figure 1 in the exact and/or the paper's model")
+    p.add_argument("--model", choices=("exact", "paper", "both"), default="both")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
+    p.add_argument("--json", action="store_true")
+    _add_grid_options(p)
+    p.set_defaults(func=cmd_heatmaps)
+
+    p = targets.add_parser("table", help="the off-the-shelf pairs table from measurements")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
+    p.add_argument("--measurements", help="measurements JSON (default: the shipped file)")
+    p.add_argument("--measure", nargs="+", metavar="ROW_ID",
+                   help="measure these rows (or 'all') with Hugging Face models first")
+    p.add_argument("--device", default="cuda", help="device for --measure (default cuda)")
+    p.add_argument("--dtype", default="bfloat16", help="dtype for --measure (default bfloat16)")
+    p.add_argument("--prompts", type=_positive_int, default=50, help="prompts per dataset (default 50)")
+    p.add_argument("--builtin-prompts", action="store_true", help="use the shipped prompt set")
+    p.add_argument("--save-measurements", help="where --measure writes the filled measurements")
+    p.add_argument("--repeats", type=_positive_int, default=5, help="acceptance paths per row (default 5)")
+    p.add_argument("--no-demo", dest="demo", action="store_false",
+                   help="skip the tiny random-init pipeline demo row")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_table)
+
+    p = targets.add_parser("all", help="every step; writes results/ and results/REPORT.md")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
+    p.add_argument("--figures", help="also copy the PNG figures into this directory (e.g. docs/figures)")
+    p.add_argument("--measurements", help="measurements JSON for the table (default: the shipped file)")
+    p.add_argument("--with", dest="with_steps", action="append", metavar="STEP",
+                   help="add an optional step (e.g. proofs)")
+    p.add_argument("--no-demo", dest="demo", action="store_false", help="skip the tiny table demo row")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_all)
+
+    p = subparsers.add_parser("heatmap", help="one model's heatmap grid: CSVs and figures (SPEC §9)")
+    p.add_argument("--model", choices=("exact", "paper"), required=True)
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--json", action="store_true")
+    _add_grid_options(p)
+    p.set_defaults(func=cmd_heatmap)

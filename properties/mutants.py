@@ -1,0 +1,383 @@
+"""Mutation harness: broken engines the suite must kill (SPEC §7, §10).
+
+Each mutant is the reference engine with one deliberate bug, built by subclassing
+:class:`~properties.engines.PropertyRequest` (token rule: kernel, draft, p, q) or the DSI
+event simulation (schedule) — ``reference/`` is never edited. The harness runs the suite
+(:func:`properties.suite.first_failure`, properties in suite order, no shrinking) against
+each mutant and records which property killed it and how long that took. A surviving mutant
+is a bug in the suite.
+
+Equivalent mutants dropped (no test could ever see them): *temperature on the target only*
+is lossless — drafts come from the untempered q and the kernel gets that same q, so the
+output law is the tempered p — hence the catalogue applies the temperature to the drafter
+only (the output then follows the untempered target).
+
+Run ``python -m properties.mutants [--json] [--only NAME ...]`` or ``dsi mutants``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from properties.engines import Engine, PropertyRequest, ReferenceEngine
+from properties.suite import failures
+from reference.algorithms.dsi import _DSISimulation
+from reference.errors import ConfigError
+from reference.kernel import accepts, greedy, residual, sample
+from reference.models import processed_probs
+from reference.processing import SamplingConfig
+
+# ---------------------------------------------------------------- token-rule mutants
+
+
+class _AlwaysAccept(PropertyRequest):
+    def kernel(self, p, q, draft, u_accept, u_residual):  # type: ignore[no-untyped-def]
+        return greedy(p) if self.sampling.mode == "greedy" else int(draft)
+
+
+class _ResidualNoClip(PropertyRequest):
+    """Residual |p − q| instead of max(p − q, 0)."""
+
+    def kernel(self, p, q, draft, u_accept, u_residual):  # type: ignore[no-untyped-def]
+        if self.sampling.mode == "greedy":
+            return greedy(p)
+        if accepts(p, q, draft, u_accept):
+            return int(draft)
+        weights = np.abs(p - q)
+        return sample(weights if weights.sum() > 0 else p, u_residual)
+
+
+class _RatioInverted(PropertyRequest):
+    """Accept when u < min(1, q(d)/p(d))."""
+
+    def kernel(self, p, q, draft, u_accept, u_residual):  # type: ignore[no-untyped-def]
+        if self.sampling.mode == "greedy":
+            return greedy(p)
+        ratio = 1.0 if p[draft] <= 0 else min(1.0, float(q[draft]) / float(p[draft]))
+        if p[draft] > 0 and u_accept < ratio:
+            return int(draft)
+        res = residual(p, q)
+        return sample(res if res.sum() > 0 else p, u_residual)
+
+
+class _RejectFromP(PropertyRequest):
+    """On rejection, sample p instead of the residual."""
+
+    def kernel(self, p, q, draft, u_accept, u_residual):  # type: ignore[no-untyped-def]
+        if self.sampling.mode == "greedy":
+            return greedy(p)
+        return int(draft) if accepts(p, q, draft, u_accept) else sample(p, u_residual)
+
+
+class _ResidualUniformReused(PropertyRequest):
+    """The rejection resamples with the accept stream's uniform (a stream mix-up)."""
+
+    def resolve(self, position, p, q, draft):  # type: ignore[no-untyped-def]
+        u_accept = self.uniform(position, "accept")
+        return self.kernel(p, q, draft, u_accept, u_accept)
+
+
+class _GreedyDraftSoftmax(PropertyRequest):
+    """Greedy mode drafts by sampling softmax q instead of argmax q."""
+
+    def draft(self, position, generated):  # type: ignore[no-untyped-def]
+        q = self.draft_probs(tuple(generated))
+        return sample(q, self.uniform(position, "draft")), q
+
+
+class _QNotSamplingDistribution(PropertyRequest):
+    """The draft is sampled from processed q; the kernel gets the raw (unprocessed) q."""
+
+    def draft(self, position, generated):  # type: ignore[no-untyped-def]
+        d, _ = super().draft(position, generated)
+        raw = processed_probs(self.drafter, self.prompt + tuple(generated),  # type: ignore[arg-type]
+                              SamplingConfig(mode=self.sampling.mode), name="drafter")
+        if raw[d] <= 0:  # keep the kernel's precondition q(d) > 0
+            raw = 0.5 * raw + 0.5 * np.eye(raw.shape[0])[d]
+        return d, raw
+
+
+class _OffByOneLogits(PropertyRequest):
+    """p at position i computed on the prefix missing its last generated token."""
+
+    def target_probs(self, generated):  # type: ignore[no-untyped-def]
+        generated = tuple(generated)
+        return super().target_probs(generated[:-1] if generated else generated)
+
+
+class _TemperatureDrafterOnly(PropertyRequest):
+    """Temperature applied to the drafter's logits only (top-k/top-p to both)."""
+
+    def target_probs(self, generated):  # type: ignore[no-untyped-def]
+        config = SamplingConfig(mode=self.sampling.mode, top_k=self.sampling.top_k,
+                                top_p=self.sampling.top_p)
+        return processed_probs(self.target, self.prompt + tuple(generated), config, name="target")
+
+
+# ---------------------------------------------------------------- schedule mutants (DSI)
+
+
+class _BonusDropped(_DSISimulation):
+    """Windows do not deliver p at the bonus position (timing only: tokens unchanged)."""
+
+    def _dispatch_ready_windows(self) -> None:
+        last_window_draft = self.S - 2
+        while self.next_window_first <= last_window_draft:
+            first = self.next_window_first
+            newest = min(first + self.k - 1, last_window_draft)
+            if newest not in self.drafts:
+                return
+            self._enqueue("window", first, newest)
+            self.next_window_first = newest + 1
+
+
+class _BonusWrongPosition(_DSISimulation):
+    """The bonus position's p is computed on the prefix of the position before it."""
+
+    def _complete_task(self, task) -> None:  # type: ignore[no-untyped-def]
+        super()._complete_task(task)
+        if task.kind == "window" and task.state == "done" and task.last > task.first:
+            bonus = task.last
+            if bonus >= len(self.tokens) and bonus in self.target_p:
+                self.target_p[bonus] = self.req.target_probs(self._speculative_prefix(bonus - 1))
+
+
+class _StaleTasksKept(_DSISimulation):
+    """After a rejection, running and queued tasks are not cancelled: they run to their end
+    on their servers (results discarded). Timing only: tokens unchanged."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.stale: set[int] = set()
+
+    def _live_tasks(self):  # type: ignore[no-untyped-def]
+        return [t for t in super()._live_tasks() if t.task_id not in self.stale]
+
+    def _after_reject(self, i: int) -> None:
+        self.stale.update(t.task_id for t in self._live_tasks())
+        self.frontier_requests.clear()
+        if self.drafter_busy is not None:
+            self._preempt_draft()
+        self._start_round(i + 1)
+
+    def _complete_task(self, task) -> None:  # type: ignore[no-untyped-def]
+        if task.task_id in self.stale:
+            if task.server is not None and self.server_task[task.server] is task:
+                self.server_task[task.server] = None
+                self.server_prefilled[task.server] = True
+            task.state = "cancelled"
+            task.cancelled = self.t
+            return
+        super()._complete_task(task)
+
+
+class _PostRejectionKept(_DSISimulation):
+    """After a rejection at i, the drafts after i are kept and resolved in the next round."""
+
+    def _after_reject(self, i: int) -> None:
+        kept = {j: v for j, v in self.drafts.items() if j > i}
+        super()._after_reject(i)
+        self.drafts.update(kept)
+        if kept:
+            self.next_draft_position = max(kept) + 1
+
+
+class _NoFrontierChain(_DSISimulation):
+    """Step 5 missing: no frontier task after an accepted position (timing only)."""
+
+    def _after_accept(self, i: int) -> None:
+        for task in self._live_tasks():
+            if task.last <= i:
+                self._cancel(task)
+
+
+class _DrafterStalePrefix(_DSISimulation):
+    """The drafter drafts on a speculative prefix missing its newest draft."""
+
+    def _complete_draft(self, draft) -> None:  # type: ignore[no-untyped-def]
+        if self.drafter_busy is not draft:
+            return
+        self.drafter_busy = None
+        self.drafter_prefilled = True
+        if draft.round != self.round:
+            return
+        position = draft.position
+        prefix = self._speculative_prefix(position)
+        if position > self.round_start:
+            prefix = prefix[:-1]
+        self.drafts[position] = self.req.draft(position, prefix)
+
+
+# ---------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A named broken engine and the class of its bug."""
+
+    name: str
+    bug_class: str
+    description: str
+    build: Callable[[], Engine]
+
+
+def _request_mutant(name: str, cls: type[PropertyRequest]) -> Callable[[], Engine]:
+    return lambda: ReferenceEngine(f"mutant:{name}", request_class=cls)
+
+
+def _dsi_mutant(name: str, cls: type[_DSISimulation]) -> Callable[[], Engine]:
+    return lambda: ReferenceEngine(f"mutant:{name}", dsi_class=cls)
+
+
+CATALOGUE: tuple[Mutant, ...] = (
+    Mutant("always_accept", "kernel", "every draft accepted",
+           _request_mutant("always_accept", _AlwaysAccept)),
+    Mutant("residual_no_clip", "kernel", "rejection samples |p - q| instead of max(p - q, 0)",
+           _request_mutant("residual_no_clip", _ResidualNoClip)),
+    Mutant("ratio_q_over_p", "kernel", "acceptance test u < min(1, q(d)/p(d))",
+           _request_mutant("ratio_q_over_p", _RatioInverted)),
+    Mutant("reject_from_p", "kernel", "rejection resamples p instead of the residual",
+           _request_mutant("reject_from_p", _RejectFromP)),
+    Mutant("residual_uniform_reused", "randomness", "residual sample reuses the accept uniform",
+           _request_mutant("residual_uniform_reused", _ResidualUniformReused)),
+    Mutant("greedy_draft_softmax_q", "drafting", "greedy mode samples the draft from softmax q",
+           _request_mutant("greedy_draft_softmax_q", _GreedyDraftSoftmax)),
+    Mutant("q_not_sampling_distribution", "drafting",
+           "kernel gets the unprocessed q, the draft came from the processed q",
+           _request_mutant("q_not_sampling_distribution", _QNotSamplingDistribution)),
+    Mutant("off_by_one_logits", "logits", "p at i computed on the prefix missing x_{i-1}",
+           _request_mutant("off_by_one_logits", _OffByOneLogits)),
+    Mutant("temperature_drafter_only", "logits", "temperature applied to the drafter only",
+           _request_mutant("temperature_drafter_only", _TemperatureDrafterOnly)),
+    Mutant("bonus_dropped", "schedule (timing only)", "DSI windows omit the bonus position",
+           _dsi_mutant("bonus_dropped", _BonusDropped)),
+    Mutant("bonus_wrong_position", "schedule", "bonus resolved with p of the previous position",
+           _dsi_mutant("bonus_wrong_position", _BonusWrongPosition)),
+    Mutant("stale_task_not_cancelled", "preemption (timing only)",
+           "tasks of a rejected round keep their servers until they end",
+           _dsi_mutant("stale_task_not_cancelled", _StaleTasksKept)),
+    Mutant("post_rejection_acceptances_kept", "preemption",
+           "drafts after a rejection are kept and verified on the corrected prefix",
+           _dsi_mutant("post_rejection_acceptances_kept", _PostRejectionKept)),
+    Mutant("no_frontier_chain", "schedule (timing only)", "no frontier task after an acceptance",
+           _dsi_mutant("no_frontier_chain", _NoFrontierChain)),
+    Mutant("drafter_stale_prefix", "race", "drafts computed on a prefix missing the newest draft",
+           _dsi_mutant("drafter_stale_prefix", _DrafterStalePrefix)),
+)
+
+MUTANTS = {mutant.name: mutant for mutant in CATALOGUE}
+
+
+@dataclass(frozen=True)
+class MutantOutcome:
+    """One row of the kill table."""
+
+    name: str
+    bug_class: str
+    killed: bool
+    killed_by: str | None
+    seconds: float
+    evidence: str
+    failed_properties: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"name": self.name, "bug_class": self.bug_class,
+                                  "killed": self.killed, "killed_by": self.killed_by,
+                                  "seconds": round(self.seconds, 3)}
+        if len(self.failed_properties) > 1:
+            out["failed_properties"] = list(self.failed_properties)
+        return out
+
+
+def run_mutant(mutant: Mutant, *, all_properties: bool = False) -> MutantOutcome:
+    """Run the suite against one mutant: until the first failure, or every property."""
+    start = time.perf_counter()
+    found = failures(mutant.build(), stop_at_first=not all_properties)
+    seconds = time.perf_counter() - start
+    if not found:
+        return MutantOutcome(mutant.name, mutant.bug_class, False, None, seconds, "")
+    return MutantOutcome(mutant.name, mutant.bug_class, True, found[0][0], seconds, found[0][1],
+                         tuple(name for name, _ in found))
+
+
+def run_catalogue(names: Sequence[str] | None = None, *, all_properties: bool = False
+                  ) -> list[MutantOutcome]:
+    """Run every (or the named) mutant; unknown names are a ConfigError."""
+    if names:
+        unknown = [n for n in names if n not in MUTANTS]
+        if unknown:
+            raise ConfigError(f"unknown mutant(s) {unknown}; known: {sorted(MUTANTS)}")
+        chosen = [MUTANTS[n] for n in names]
+    else:
+        chosen = list(CATALOGUE)
+    return [run_mutant(m, all_properties=all_properties) for m in chosen]
+
+
+def format_table(outcomes: Sequence[MutantOutcome]) -> str:
+    """The kill table as aligned text, with the kill rate."""
+    rows = [("mutant", "bug class", "result", "killed by", "seconds")]
+    for o in outcomes:
+        killers = ", ".join(o.failed_properties) if len(o.failed_properties) > 1 else o.killed_by
+        rows.append((o.name, o.bug_class, "killed" if o.killed else "SURVIVED", killers or "-",
+                     f"{o.seconds:.2f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    killed = sum(o.killed for o in outcomes)
+    total = sum(o.seconds for o in outcomes)
+    lines.append(f"killed {killed}/{len(outcomes)} ({100 * killed / max(len(outcomes), 1):.0f}%)"
+                 f" in {total:.1f} s")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``dsi mutants`` and ``python -m properties.mutants``."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants")
+    parser.add_argument("--all-properties", action="store_true",
+                        help="run every property on each mutant (slower), not just until the first kill")
+    parser.add_argument("--evidence", action="store_true",
+                        help="print each kill's failure message (text mode)")
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the catalogue; exit 0 iff every mutant was killed."""
+    from properties.profiles import register_profiles
+
+    register_profiles()
+    outcomes = run_catalogue(args.only, all_properties=args.all_properties)
+    if args.json:
+        print(json.dumps({"mutants": [o.as_json() for o in outcomes]}))
+    else:
+        print(format_table(outcomes))
+        if args.evidence:
+            for o in outcomes:
+                print(f"\n{o.name}: {o.evidence[:600]}")
+    return 0 if all(o.killed for o in outcomes) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m properties.mutants``."""
+    from reference.cli import OneLineErrorParser
+    from reference.errors import DSIError
+
+    parser = OneLineErrorParser(prog="python -m properties.mutants",
+                                description="Run the property suite against every mutant engine.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return command(args)
+    except DSIError as exc:
+        sys.stderr.write(f"mutants: error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""The runtime (gpu_runtime/) behind the properties' engine protocol.
+
+``gpu_runtime.engine.RuntimeEngine.generate`` takes ``reference.generate``'s arguments and
+declares its capabilities as a dict; this adapter turns an :class:`EngineRequest` into those
+arguments and the dict into :class:`Capabilities`. Select it with ``DSI_ENGINE=runtime``.
+Latency floors are ``latency · time_unit_s`` seconds per forward (default 0.1 ms per unit, so
+the schedule is exercised without slowing the suite).
+"""
+
+from __future__ import annotations
+
+from properties.engines import Capabilities, EngineRequest, register_engine
+from reference.errors import ConfigError
+from reference.results import Result
+
+
+class RuntimeAdapter:
+    """Wraps a ``gpu_runtime.engine.RuntimeEngine`` (imported lazily)."""
+
+    def __init__(self, time_unit_s: float = 1e-4, **settings: object) -> None:
+        from gpu_runtime.engine import RuntimeEngine
+
+        self.runtime = RuntimeEngine(time_unit_s=time_unit_s, **settings)  # type: ignore[arg-type]
+        self.name = f"runtime({self.runtime.name})"
+        caps = self.runtime.capabilities
+        self.capabilities = Capabilities(
+            canonical=bool(caps["canonical"]), virtual_time=bool(caps["virtual_time"]),
+            wall_time=bool(caps["wall_time"]), uniform_injection=bool(caps["uniform_injection"]),
+            modes=frozenset(caps["modes"]), algorithms=frozenset(caps["algorithms"]))
+
+    def generate(self, request: EngineRequest) -> Result:
+        """Run the request on the runtime."""
+        if request.uniforms is not None and not self.capabilities.uniform_injection:
+            raise ConfigError(f"{self.name} cannot take injected uniforms")
+        return self.runtime.generate(
+            request.target, request.drafter, request.prompt, request.max_new_tokens,
+            algorithm=request.algorithm, lookahead=request.lookahead, sp_degree=request.sp_degree,
+            mode=request.mode, seed=request.seed, latency=request.latency,
+            temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
+            stop_tokens=request.stop_tokens, preemptive=request.preemptive)
+
+
+register_engine("runtime", RuntimeAdapter)

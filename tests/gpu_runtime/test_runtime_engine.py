@@ -1,0 +1,175 @@
+"""Engine contract: validation before any work, capabilities, result shape, preemption."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gpu_runtime.engine import RuntimeEngine
+from gpu_runtime.floors import Floors, sleep_until
+from gpu_runtime.trace import RuntimeTaskRecord
+from reference import generate
+from reference.errors import ConfigError, VocabularyMismatchError
+from reference.latency import LatencyModel
+from reference.results import Result
+from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
+from tests.gpu_runtime.helpers import runtime_threads
+
+TARGET = TabularLM(5, order=1, seed=0)
+DRAFTER = MixtureDrafter(TARGET, overlap=0.5)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"max_new_tokens": 0}, ConfigError, "max_new_tokens"),
+    ({"lookahead": 0}, ConfigError, "lookahead"),
+    ({"sp_degree": 0}, ConfigError, "sp_degree"),
+    ({"algorithm": "fast"}, ConfigError, "algorithm"),
+    ({"prompt": []}, ConfigError, "prompt is empty"),
+    ({"prompt": [7]}, ConfigError, "outside"),
+    ({"mode": "beam"}, ConfigError, "mode"),
+    ({"temperature": 0.0}, ConfigError, "temperature"),
+    ({"drafter": None}, ConfigError, "needs a drafter"),
+    ({"drafter": TabularLM(6, seed=1)}, VocabularyMismatchError, r"vocab_size=5.*vocab_size=6"),
+])
+def test_invalid_requests_are_refused_before_any_server_starts(kwargs, error, match):
+    args = {"target": TARGET, "drafter": DRAFTER, "prompt": [1], "max_new_tokens": 5, **kwargs}
+    with pytest.raises(error, match=match):
+        RuntimeEngine().generate(args.pop("target"), args.pop("drafter"), args.pop("prompt"),
+                                 args.pop("max_new_tokens"), **args)
+    assert runtime_threads() == []
+
+
+def test_result_is_a_reference_result_with_runtime_records():
+    result = RuntimeEngine().generate(TARGET, DRAFTER, [1], 12, lookahead=3, sp_degree=2, seed=4)
+    assert isinstance(result, Result) and result.algorithm == "dsi"
+    assert len(result.times) == 12 and list(result.times) == sorted(result.times)
+    assert all(isinstance(r, RuntimeTaskRecord) for r in result.trace)
+    kinds = {r.kind for r in result.trace}
+    assert {"frontier", "draft"} <= kinds
+    assert result.params["sp_degree"] == 2 and result.params["engine"] == "runtime"
+    assert RuntimeEngine().capabilities["canonical"] is True
+    assert runtime_threads() == []  # every server thread joined
+
+
+def test_plain_decoding_needs_no_drafter_and_matches_reference():
+    expected = generate(TARGET, None, [1], 8, algorithm="plain", seed=3)
+    got = RuntimeEngine().generate(TARGET, None, [1], 8, algorithm="plain", seed=3)
+    assert got.tokens == expected.tokens
+    assert {r.server for r in got.trace} == {"target:0"}
+
+
+def test_rejections_start_new_rounds_and_cancel_stale_tasks():
+    """a = 0: every draft is rejected, so every round ends at its first position.
+
+    With k = 2 and the drafter 50x faster, windows of a round are dispatched long before its
+    first position resolves; the rejection cancels them (they depend on the rejected draft).
+    """
+    pair = SyntheticAcceptancePair(4, 0.0, seed=3)
+    latency = LatencyModel(target_decode=50, drafter_decode=1)
+    result = RuntimeEngine().generate(pair.target, pair.drafter, [1], 6, lookahead=2, sp_degree=4,
+                                      latency=latency)
+    assert result.counters.rejected_drafts == 6 and result.counters.accepted_drafts == 0
+    rounds = {r.round for r in result.trace}
+    assert rounds == set(range(6))  # a new round after each of the 6 rejections (the last one is 5)
+    windows = [r for r in result.trace if r.kind == "window"]
+    assert windows and all(r.cancelled is not None for r in windows)  # never used
+    used = [r for r in result.trace if r.kind == "frontier" and r.cancelled is None]
+    assert [r.first_position for r in used] == [0, 1, 2, 3, 4, 5]
+
+
+def test_floors_convert_latency_units_to_seconds():
+    floors = Floors(LatencyModel(target_decode=20, drafter_decode=2, target_prefill=50), time_unit_s=1e-3)
+    assert floors.seconds("target", 0, 0, prefill=True) == 0.05
+    assert floors.seconds("target", 0, 1, prefill=False) == 0.02
+    assert floors.seconds("drafter", 0, 0, prefill=True) == 0.002  # no drafter prefill: decode
+    assert Floors().seconds("target", 0, 0, prefill=True) == 0.0  # no latency: no floor
+    jittery = Floors(extra_jitter_s=0.01, jitter_seed=5)
+    values = [jittery.seconds("target", 1, i, prefill=False) for i in range(20)]
+    assert all(0 <= v < 0.01 for v in values) and len(set(values)) == 20
+    assert values == [jittery.seconds("target", 1, i, prefill=False) for i in range(20)]
+
+
+def test_sleep_until_returns_at_once_when_interrupted_or_past_deadline():
+    interrupt = threading.Event()
+    interrupt.set()
+    assert sleep_until(float("inf"), interrupt) is True
+    assert sleep_until(0.0, None) is False
+    with pytest.raises(ConfigError):
+        Floors(time_unit_s=0.0)
+
+
+@pytest.mark.parametrize("charge_wakeups", [False, True])
+def test_launch_time_is_anchored_at_the_event_deadline_unless_wakeups_are_charged(charge_wakeups):
+    import time
+
+    import numpy as np
+
+    from gpu_runtime.floors import Floors
+    from gpu_runtime.models import ReferenceModelAdapter
+    from gpu_runtime.request import RuntimeRequest
+    from gpu_runtime.servers import DraftDone
+    from gpu_runtime.session import Session
+    from reference.processing import SamplingConfig
+
+    model = ReferenceModelAdapter(TARGET)
+    request = RuntimeRequest(model, model, (1,), 3, SamplingConfig(), 0, Floors())
+    with Session(request, 1, with_drafter=False, charge_wakeups=charge_wakeups) as session:
+        before = time.perf_counter()
+        deadline = before - 0.5  # an event whose forward ended half a second ago
+        session.events.put(DraftDone(0, 0, 1, np.ones(5) / 5, deadline))
+        assert len(session.next_events()) == 1
+        launch = session.launch_time()
+        after = time.perf_counter()
+    if charge_wakeups:
+        assert before <= launch <= after  # plain wall time
+    else:  # the deadline plus the orchestrator's processing since it woke (< after − before)
+        assert deadline <= launch < deadline + (after - before)
+
+
+@pytest.mark.parametrize(("devices", "match"), [(("tpu:0",), "device must be"),
+                                                ((), "target_devices is empty")])
+def test_bad_devices_are_refused_before_any_server_starts(devices, match):
+    with pytest.raises(ConfigError, match=match):
+        RuntimeEngine(target_devices=devices).generate(TARGET, DRAFTER, [1], 5, sp_degree=2)
+    assert runtime_threads() == []
+
+
+def test_cuda_device_without_cuda_is_refused():
+    import torch
+
+    if torch.cuda.is_available():  # on a GPU machine the device is valid: nothing to refuse
+        return
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        RuntimeEngine(drafter_device="cuda:0").generate(TARGET, DRAFTER, [1], 5)
+    assert runtime_threads() == []
+
+
+def test_unlimited_servers_agree_with_reference():
+    expected = generate(TARGET, DRAFTER, [1], 25, lookahead=2, seed=8)
+    got = RuntimeEngine().generate(TARGET, DRAFTER, [1], 25, lookahead=2, seed=8,
+                                   latency=LatencyModel(target_decode=20, drafter_decode=1))
+    assert got.tokens == expected.tokens
+    assert got.params["sp_degree"] is None
+    # round 0: F0 at 0 ms and a window every 2 ms, all dispatched before F0 ends at 20 ms
+    assert len({r.server for r in got.trace if r.server.startswith("target")}) > 3
+
+
+@pytest.mark.parametrize("preemptive", [True, False])
+def test_a_cancelled_emulated_forward_frees_its_server_at_once_only_if_preemptive(preemptive):
+    """a = 0, k = 1, target 50 ms, drafter 10 ms, N = 8: the windows of round 0 start at
+    10, 20, 30, 40 ms and the rejection of position 0 (frontier ends at 50 ms) cancels them
+    while running. Preemptive: each ends at its cancellation, before its 50 ms floor is up.
+    Non-preemptive: each keeps its server for the whole floor; the result is discarded."""
+    pair = SyntheticAcceptancePair(4, 0.0, seed=5)
+    latency = LatencyModel(target_decode=50, drafter_decode=10)
+    result = RuntimeEngine().generate(pair.target, pair.drafter, [1], 6, lookahead=1, sp_degree=8,
+                                      latency=latency, preemptive=preemptive)
+    assert result.tokens == generate(pair.target, pair.drafter, [1], 6, lookahead=1, sp_degree=8).tokens
+    cut = [r for r in result.trace if r.kind == "window" and r.round == 0 and r.start is not None]
+    assert len(cut) >= 4 and all(r.cancelled is not None for r in cut)
+    for record in cut:
+        if preemptive:
+            assert record.end < record.start + 0.05 and record.end <= record.cancelled
+        else:
+            assert record.end - record.start >= 0.05 - 1e-9  # clock readings are floats

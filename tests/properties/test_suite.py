@@ -1,0 +1,27 @@
+"""Every property of the suite against the engine chosen by DSI_ENGINE (reference by default)."""
+
+from __future__ import annotations
+
+import pytest
+
+from properties.engines import Engine
+from properties.suite import PROPERTIES, REGISTERED_STATISTICAL_TESTS, STATISTICAL_ALPHA, SUITE
+
+
+@pytest.mark.parametrize("name", [prop.name for prop in SUITE])
+def test_engine_satisfies_property(engine: Engine, name: str) -> None:
+    prop = PROPERTIES[name]
+    if not prop.applies_to(engine):
+        pytest.skip(f"{engine.name} does not declare {prop.requires} (SPEC §10: not applicable)")
+    prop.run(engine)
+
+
+def test_suite_covers_every_property_of_spec_section_7() -> None:
+    kinds = {prop.kind for prop in SUITE}
+    assert kinds == {"contract", "trajectory", "greedy", "exact", "latency", "statistical"}
+
+
+def test_statistical_level_is_the_bonferroni_share_of_one_in_a_million() -> None:
+    # 3 χ² tests + SI and DSI Monte Carlo means = 5 registered tests -> 1e-6 / 5.
+    assert REGISTERED_STATISTICAL_TESTS == 5
+    assert pytest.approx(2e-7) == STATISTICAL_ALPHA
