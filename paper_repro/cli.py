@@ -156,35 +156,25 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_all(args: argparse.Namespace) -> int:
-    from paper_repro.steps import DEFAULT_STEPS, HeatmapSettings, ReproSettings, optional_steps, run_steps
+    from paper_repro.report import print_claims_table, verdict_counts
+    from paper_repro.steps import HeatmapSettings, ReproSettings, run_steps, select_steps
 
     if args.measurements:
         from paper_repro.measurements import load_measurements
 
         load_measurements(args.measurements)  # invalid input is exit 2 before any work
-    extra = optional_steps()
-    steps = list(DEFAULT_STEPS)
-    for name in args.with_steps or []:
-        if name not in extra:
-            raise ConfigError(f"optional step {name!r} is not available here; available: {sorted(extra)}")
-        steps.append(extra[name])
+    steps = select_steps(args.skip or [])
     settings = ReproSettings(heatmap=HeatmapSettings(), measurements=args.measurements,
                              table_demo=args.demo, progress=not args.no_progress and not args.json)
     summary = run_steps(steps, args.out, settings, figures_dir=args.figures)
     bad = [r for r in summary.rows if r.verdict in ("not reproduced", "error")]
     if args.json:
-        from paper_repro.report import verdict_counts
-
         _print_json({"out": str(summary.out), "claims": [r.as_dict() for r in summary.rows],
                      "verdicts": verdict_counts(summary.rows), "timings": dict(summary.timings)})
-    else:
-        from paper_repro.report import verdict_counts
-
-        counts = verdict_counts(summary.rows)
-        print("verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
-        for name, seconds in summary.timings:
-            print(f"  {name:<14} {seconds:6.1f} s")
-        print(f"wrote {summary.out / 'REPORT.md'}")
+        return 1 if bad else 0
+    print("step times: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.timings))
+    print(f"wrote {summary.out / 'REPORT.md'} (details, numbers and figures)")
+    print_claims_table(summary.rows)
     return 1 if bad else 0
 
 
@@ -231,8 +221,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
     p.add_argument("--figures", help="also copy the PNG figures into this directory (e.g. docs/figures)")
     p.add_argument("--measurements", help="measurements JSON for the table (default: the shipped file)")
-    p.add_argument("--with", dest="with_steps", action="append", metavar="STEP",
-                   help="add an optional step (e.g. proofs)")
+    p.add_argument("--skip", action="append", metavar="STEP",
+                   help="leave a step out (repeatable): proofs, properties, mutants, runtime, "
+                        "illustration, heatmaps, table, open")
     p.add_argument("--no-demo", dest="demo", action="store_false", help="skip the tiny table demo row")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true")

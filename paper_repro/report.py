@@ -9,6 +9,7 @@ Verdicts are one of :data:`VERDICTS` so a reader (and a test) can count them:
 * ``finding`` — something the paper does not report (or gets wrong by its method), measured here;
 * ``beyond`` — a check past the paper (for example a sharpened claim) that holds;
 * ``not measured`` — inputs are missing (for example measurements that need models and a GPU);
+* ``not checked`` — a claim this project does not (fully) establish; the note says why;
 * ``error`` — the step failed; the message is in ``ours``.
 """
 
@@ -19,7 +20,8 @@ from dataclasses import asdict, dataclass
 
 from reference.errors import ConfigError
 
-VERDICTS = ("reproduced", "not reproduced", "discrepancy", "finding", "beyond", "not measured", "error")
+VERDICTS = ("reproduced", "not reproduced", "discrepancy", "finding", "beyond", "not measured", "not checked",
+            "error")
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,28 @@ def render_report(rows: Sequence[ClaimRow], *, title: str, preamble: str = "",
         lines += ["", "## Step times", "", "| step | seconds |", "|---|---|"]
         lines += [f"| {name} | {seconds:.1f} |" for name, seconds in timings]
     return "\n".join(lines) + "\n"
+
+
+def print_claims_table(rows: Sequence[ClaimRow], *, width: int | None = None) -> None:
+    """Print the claim table (claim, how established, ours, the paper's, verdict) to stdout, wrapped to the
+    terminal (160 columns when stdout is not a terminal), then the verdict counts."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=width or (None if _stdout_is_terminal() else 160), highlight=False)
+    table = Table(title="DSI paper: each claim, how it is established here, and the verdict",
+                  show_lines=True, expand=True)
+    for name, ratio in (("step", 2), ("claim", 7), ("how established", 8), ("ours", 7), ("paper", 3),
+                        ("verdict", 2)):
+        table.add_column(name, ratio=ratio, overflow="fold")
+    for row in rows:
+        table.add_row(row.step, row.claim, row.how, row.ours, row.paper, row.verdict)
+    console.print(table)
+    counts = verdict_counts(rows)
+    console.print("verdicts: " + ", ".join(f"{name} {n}" for name, n in counts.items() if n))
+
+
+def _stdout_is_terminal() -> bool:
+    import sys
+
+    return sys.stdout.isatty()

@@ -2,9 +2,10 @@
 
 A :class:`Step` is a name, a description and ``run(context) -> StepOutcome`` (claim rows, extra
 Markdown sections for ``REPORT.md``, and the figures it drew). :data:`DEFAULT_STEPS` is what
-``dsi repro all`` runs; more steps can be appended (or chosen with ``--with NAME`` from
-:data:`OPTIONAL_STEPS`, e.g. ``proofs``, present when ``proofs.cli`` imports). A step that
-raises becomes one ``error`` row, and the other steps still run.
+``dsi repro all`` runs: the checking steps of :mod:`paper_repro.check_steps` (proofs, property
+sweep, mutants, runtime), the reproductions of this module (:data:`REPRODUCTION_STEPS`:
+illustration, heatmaps, table) and the list of open claims; ``--skip NAME`` leaves steps out.
+A step that raises becomes one ``error`` row, and the other steps still run.
 
 Every step writes into ``context.out / <step name>``; :func:`run_steps` builds the whole
 result directory in a temporary sibling and renames it into place at the end (atomic).
@@ -12,10 +13,6 @@ result directory in a temporary sibling and renames it into place at the end (at
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
-import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -206,18 +203,29 @@ def write_heatmaps(model: str, settings: HeatmapSettings, out: Path) -> StepOutc
 
 
 def comparison_claim(comparison: dict[str, Any]) -> ClaimRow:
-    """SPEC §4.3: the exact model's best DSI latency is at most the paper model's."""
-    all_cells = comparison["cells_exact_not_slower"] == comparison["cells"]
+    """SPEC §4.3: the exact model's best DSI latency is at most the paper model's (in expectation).
+
+    ``comparison`` is :func:`paper_repro.heatmaps.model_comparison` plus ``"recheck"``: the
+    cells where the 5-repeat grid has exact > paper, measured again with many repeats
+    (:func:`paper_repro.heatmaps.recheck_exact_slower`). Only significant excesses count.
+    """
+    recheck = comparison.get("recheck", [])
+    significant = [x for x in recheck if x["significant"]]
+    flagged = comparison["cells"] - comparison["cells_exact_not_slower"]
+    repeats = heatmaps.RECHECK_REPEATS
     return ClaimRow(
         claim="The exact model is slightly faster than the paper's simulation (DSI, best k per cell)",
-        how="mean best-k DSI latency per cell, exact / paper model (different random streams, 5 repeats)",
-        ours=f"exact <= paper in {comparison['cells_exact_not_slower']} of {comparison['cells']} cells; "
-             f"ratio {comparison['min_ratio']:.4f} .. {comparison['max_ratio']:.4f} "
-             f"(max at c={comparison['max_ratio_c']:.2f}, a={comparison['max_ratio_a']:.2f}), "
-             f"mean {comparison['mean_ratio']:.4f}",
-        paper="", verdict="beyond" if all_cells else "finding", step="heatmaps",
-        note="SPEC claim (the paper's simulation drops the bonus position); exact slower at "
-             + ("; ".join(f"(c={x['c']:.2f}, a={x['a']:.2f}): {x['ratio']:.4f}" for x in comparison["exact_slower"])
+        how="mean best-k DSI latency per cell, exact / paper model (independent streams, 5 repeats); "
+            f"cells with exact > paper measured again with {repeats} repeats per model, "
+            f"one-sided z > {heatmaps.RECHECK_Z:g} counts",
+        ours=f"exact <= paper in {comparison['cells_exact_not_slower']} of {comparison['cells']} cells "
+             f"(ratio {comparison['min_ratio']:.4f} .. {comparison['max_ratio']:.4f}, mean "
+             f"{comparison['mean_ratio']:.4f}); of the {flagged} others, {len(significant)} significant "
+             f"after {repeats} repeats",
+        paper="", verdict="finding" if significant else "beyond", step="heatmaps",
+        note="SPEC claim (the paper's simulation drops the bonus position); re-measured: "
+             + ("; ".join(f"(c={x['c']:.2f}, a={x['a']:.2f}, k {x['k_exact']}/{x['k_paper']}): ratio "
+                          f"{x['ratio']:.4f}, excess {x['excess']:.3f} ± {x['se']:.3f}" for x in recheck)
                 or "no cell"))
 
 
@@ -233,6 +241,9 @@ def heatmaps_step(context: StepContext) -> StepOutcome:
         data[model] = outcome.data
     if {"exact", "paper"} <= set(bests):
         comparison = heatmaps.model_comparison(bests["exact"], bests["paper"])
+        hs = context.settings.heatmap
+        comparison["recheck"] = heatmaps.recheck_exact_slower(comparison, bests["exact"], bests["paper"],
+                                                              sp_degree=hs.sp_degree, tokens=hs.tokens)
         write_json(context.out / "heatmaps" / "exact_vs_paper.json", comparison)
         rows.append(comparison_claim(comparison))
         data["exact_vs_paper"] = comparison
@@ -293,38 +304,48 @@ def table_step(context: StepContext) -> StepOutcome:
                              "unmeasured": [r.row_id for r in unmeasured]})
 
 
-# ------------------------------------------------------------------ optional: proofs
+# ------------------------------------------------------------------ the step lists
 
 
-def proofs_step(context: StepContext) -> StepOutcome:
-    """Run ``dsi prove --json`` in-process (SPEC §9 interface) and report each theorem."""
-    from reference.cli import main as dsi_main
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        dsi_main(["prove", "--json"])
-    data = json.loads(buffer.getvalue())
-    write_json(context.out / "proofs" / "proofs.json", data)
-    rows = [ClaimRow(claim=f"{t['id']}: {t.get('title', '')}", how=str(t.get("method", "")),
-                     ours=f"{t['status']} in {float(t.get('seconds', 0)):.1f} s", paper="",
-                     verdict="beyond" if t["status"] == "proved" else "error", step="proofs")
-            for t in data.get("theorems", [])]
-    return StepOutcome(rows, data=data)
-
-
-DEFAULT_STEPS: list[Step] = [
+REPRODUCTION_STEPS: list[Step] = [
     Step("illustration", "the paper's timeline figure and token-count table", illustration_step),
     Step("heatmaps", "Figure 1 in the exact and the paper's model", heatmaps_step),
     Step("table", "the off-the-shelf pairs table (measured rows) and the tiny pipeline demo", table_step),
 ]
 
 
-def optional_steps() -> dict[str, Step]:
-    """Steps available with ``--with NAME`` (only those whose package imports)."""
-    found: dict[str, Step] = {}
-    if importlib.util.find_spec("proofs") is not None and importlib.util.find_spec("proofs.cli") is not None:
-        found["proofs"] = Step("proofs", "machine-checked theorems (dsi prove)", proofs_step)
-    return found
+def _check_steps() -> list[Step]:
+    from paper_repro import check_steps as cs
+
+    return [
+        Step("proofs", "machine-checked theorems (dsi prove)", cs.proofs_step),
+        Step("properties", "the property suite on the reference and the runtime (quick sweep)", cs.properties_step),
+        Step("mutants", "the mutant catalogue: kill rate of the property suite", cs.mutants_step),
+        Step("runtime", "the runtime against the reference: tokens and wall-time speedups", cs.runtime_step),
+    ]
+
+
+def _open_step() -> Step:
+    from paper_repro.check_steps import open_step
+
+    return Step("open", "claims not (fully) established here, and schedule-variant findings", open_step)
+
+
+#: what ``dsi repro all`` runs: theorems and properties first, then the paper's figures and
+#: table, then the explicit list of what is not established
+DEFAULT_STEPS: list[Step] = [*_check_steps(), *REPRODUCTION_STEPS, _open_step()]
+
+STEP_NAMES: tuple[str, ...] = tuple(step.name for step in DEFAULT_STEPS)
+
+
+def select_steps(skip: Sequence[str] = ()) -> list[Step]:
+    """:data:`DEFAULT_STEPS` without the named ones (unknown names are a ConfigError)."""
+    from reference.errors import ConfigError
+
+    unknown = sorted(set(skip) - set(STEP_NAMES))
+    if unknown:
+        raise ConfigError(f"unknown step(s) {unknown}; steps: {', '.join(STEP_NAMES)}")
+    return [step for step in DEFAULT_STEPS if step.name not in set(skip)]
 
 
 # ------------------------------------------------------------------ runner

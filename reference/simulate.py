@@ -43,18 +43,26 @@ class SimulationParams:
             raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
 
 
-def simulate_point(params: SimulationParams) -> dict:
-    """Mean latency (time units for S tokens) of non-SI, SI and DSI, and the speedups."""
+def latency_samples(params: SimulationParams) -> dict[str, np.ndarray]:
+    """Latency of non-SI, SI and DSI per repeat (arrays of length R), in time units for S tokens.
+
+    Exact model: repeat r draws its acceptance path from ``default_rng(seed)``; paper model:
+    :func:`reference.fast.paper.paper_latencies`. SI and DSI share each repeat's draws.
+    """
     p = params
     if p.model == "paper":
-        runs = paper.paper_latencies(p.c, p.a, p.k, p.tokens, p.repeats, p.seed, sp_degree=p.sp)
-    else:
-        accept = np.random.default_rng(p.seed).random((p.repeats, p.tokens)) < p.a
-        runs = {
-            "nonsi": exact.nonsi_latency(accept),
-            "si": exact.si_latency(accept, p.k, p.c),
-            "dsi": exact.dsi_latency(accept, p.k, p.c, p.sp),
-        }
+        return paper.paper_latencies(p.c, p.a, p.k, p.tokens, p.repeats, p.seed, sp_degree=p.sp)
+    accept = np.random.default_rng(p.seed).random((p.repeats, p.tokens)) < p.a
+    return {
+        "nonsi": exact.nonsi_latency(accept),
+        "si": exact.si_latency(accept, p.k, p.c),
+        "dsi": exact.dsi_latency(accept, p.k, p.c, p.sp),
+    }
+
+
+def simulate_point(params: SimulationParams) -> dict:
+    """Mean latency (time units for S tokens) of non-SI, SI and DSI, and the speedups."""
+    runs = latency_samples(params)
     latency = {name: float(np.mean(values)) for name, values in runs.items()}
     speedup = {
         "dsi_over_si": latency["si"] / latency["dsi"],

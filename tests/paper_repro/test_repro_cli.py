@@ -55,7 +55,7 @@ def test_heatmap_writes_csvs_and_figures(capsys: pytest.CaptureFixture, tmp_path
     (["repro", "heatmaps", "--tokens", "-3"], "--tokens"),
     (["repro", "heatmaps", "--seed", "-1", "--out", "x"], "seed"),
     (["repro", "table", "--measurements", "/nonexistent.json"], "cannot read"),
-    (["repro", "all", "--with", "astrology", "--out", "x"], "optional step"),
+    (["repro", "all", "--skip", "astrology", "--out", "x"], "unknown step"),
     (["repro", "all", "--measurements", "/nonexistent.json", "--out", "x"], "cannot read"),
     (["repro", "nothing"], "invalid choice"),
 ])

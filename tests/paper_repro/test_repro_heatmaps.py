@@ -141,3 +141,24 @@ def test_model_comparison_lists_cells_where_the_exact_model_is_slower() -> None:
     assert comparison["cells_exact_not_slower"] == 1
     assert comparison["min_ratio"] == pytest.approx(0.5)
     assert comparison["exact_slower"] == [{"c": 0.5, "a": 0.5, "ratio": pytest.approx(1.2)}]
+
+
+def _one_cell(model: str, c: float, a: float, k: int) -> heatmaps.BestK:
+    one = np.array([[1.0]])
+    return heatmaps.BestK(model, np.array([c]), np.array([a]), one, one, one, one, one, one, np.array([[k]]))
+
+
+def test_recheck_flags_a_real_excess_and_clears_noise() -> None:
+    """c = 0.1, a = 0.5, S = 200, N = 7. Exact at k = 20 against the paper model at k = 2 is a
+    real slowdown (a 20-draft window costs 2 time units of drafting and is rejected within ~2
+    drafts; ~1.4x); exact at k = 2 against paper at k = 2 is not (exact <= paper in
+    expectation), so the 'slower' flag of a noisy grid must not survive."""
+    comparison = {"exact_slower": [{"c": 0.1, "a": 0.5, "ratio": 1.01}]}
+    paper = _one_cell("paper", 0.1, 0.5, 2)
+    real = heatmaps.recheck_exact_slower(comparison, _one_cell("exact", 0.1, 0.5, 20), paper,
+                                         sp_degree=7, tokens=200, repeats=200)
+    noise = heatmaps.recheck_exact_slower(comparison, _one_cell("exact", 0.1, 0.5, 2), paper,
+                                          sp_degree=7, tokens=200, repeats=200)
+    assert real[0]["significant"] and real[0]["excess"] > 4 * real[0]["se"]
+    assert not noise[0]["significant"] and noise[0]["ratio"] <= 1.0
+    assert (real[0]["k_exact"], real[0]["k_paper"]) == (20, 2)

@@ -7,17 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from paper_repro.check_steps import proofs_step
 from paper_repro.report import ClaimRow
 from paper_repro.steps import (
     DEFAULT_STEPS,
+    REPRODUCTION_STEPS,
     HeatmapSettings,
     ReproSettings,
     Step,
     StepContext,
     StepOutcome,
-    proofs_step,
+    comparison_claim,
     run_steps,
+    select_steps,
 )
+from reference.errors import ConfigError
 
 QUIET = ReproSettings(progress=False)
 
@@ -53,10 +57,10 @@ def test_a_rerun_replaces_the_results_directory(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["REPORT.md", "claims.csv", "claims.json", "ok.txt"]
 
 
-def test_default_steps_end_to_end_on_a_small_grid(tmp_path: Path) -> None:
+def test_reproduction_steps_end_to_end_on_a_small_grid(tmp_path: Path) -> None:
     settings = ReproSettings(heatmap=HeatmapSettings(ndim=2, tokens=40, repeats=1), table_demo=False,
                              progress=False)
-    summary = run_steps(DEFAULT_STEPS, tmp_path / "results", settings, figures_dir=tmp_path / "figs")
+    summary = run_steps(REPRODUCTION_STEPS, tmp_path / "results", settings, figures_dir=tmp_path / "figs")
     assert [name for name, _ in summary.timings] == ["illustration", "heatmaps", "table"]
     verdicts = {r.verdict for r in summary.rows}
     assert "error" not in verdicts and "not reproduced" not in verdicts
@@ -71,20 +75,42 @@ def test_default_steps_end_to_end_on_a_small_grid(tmp_path: Path) -> None:
         assert (tmp_path / "results" / rel).is_file(), rel
 
 
-def test_proofs_step_reports_each_theorem_from_dsi_prove_json(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import reference.cli
+def test_proofs_step_reports_each_theorem_with_its_verdict(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from proofs import runner
+    from proofs.core import ProofResult
 
-    def fake_main(argv: list[str]) -> int:
-        assert argv == ["prove", "--json"]
-        print(json.dumps({"theorems": [
-            {"id": "T1", "title": "kernel-lossless", "method": "sympy", "status": "proved", "seconds": 0.5},
-            {"id": "T6", "title": "never slower than SI", "method": "z3", "status": "unknown", "seconds": 20},
-        ]}))
-        return 1
+    def fake_run(only: object = None) -> list[ProofResult]:
+        return [ProofResult("T1", "kernel-lossless", "P[K = x] = p(x)", (), "sympy", "proved", 0.5),
+                ProofResult("T6inf", "every S, unlimited N", "T_DSI <= T_SI", (), "z3", "proved", 0.1),
+                ProofResult("T6", "never slower than SI", "T_DSI <= T_SI", (), "z3", "unknown", 20.0),
+                ProofResult("T5", "never slower than non-SI", "T_DSI <= T_nonSI", (), "z3", "refuted", 1.0)]
 
-    monkeypatch.setattr(reference.cli, "main", fake_main)
+    monkeypatch.setattr(runner, "run", fake_run)
     outcome = proofs_step(StepContext(out=tmp_path))
     assert [(r.claim, r.verdict) for r in outcome.rows] == [
-        ("T1: kernel-lossless", "beyond"), ("T6: never slower than SI", "error")]
+        ("T1: kernel-lossless", "reproduced"), ("T6inf: every S, unlimited N", "beyond"),
+        ("T6: never slower than SI", "error"), ("T5: never slower than non-SI", "not reproduced")]
     assert json.loads((tmp_path / "proofs" / "proofs.json").read_text())["theorems"][0]["id"] == "T1"
+
+
+def test_repro_all_runs_checks_then_reproductions_then_open_claims() -> None:
+    assert [s.name for s in DEFAULT_STEPS] == ["proofs", "properties", "mutants", "runtime", "illustration",
+                                               "heatmaps", "table", "open"]
+    assert [s.name for s in select_steps(["proofs", "runtime"])] == [
+        "properties", "mutants", "illustration", "heatmaps", "table", "open"]
+    with pytest.raises(ConfigError, match="unknown step"):
+        select_steps(["astrology"])
+
+
+def _comparison(recheck: list[dict]) -> dict:
+    return {"cells": 441, "cells_exact_not_slower": 441 - len(recheck), "min_ratio": 0.85, "max_ratio": 1.03,
+            "max_ratio_c": 0.01, "max_ratio_a": 0.99, "mean_ratio": 0.93, "exact_slower": [], "recheck": recheck}
+
+
+def test_exact_vs_paper_claim_counts_only_significant_excesses() -> None:
+    cell = {"c": 0.01, "a": 0.99, "k_exact": 17, "k_paper": 15, "ratio": 1.004, "excess": 0.1, "se": 0.24}
+    noise = comparison_claim(_comparison([{**cell, "significant": False}]))
+    real = comparison_claim(_comparison([{**cell, "excess": 3.0, "se": 0.2, "significant": True}]))
+    assert noise.verdict == "beyond" and "0 significant" in noise.ours
+    assert real.verdict == "finding" and "1 significant" in real.ours and "3.000 ± 0.200" in real.note

@@ -1,0 +1,90 @@
+"""The checking steps of ``dsi repro all``: rows from proofs, properties, mutants, runtime, open claims."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from paper_repro import check_steps
+from paper_repro.steps import StepContext
+from properties.engines import register_engine
+from properties.mutants import MUTANTS, MutantOutcome
+
+
+def test_sweep_passes_the_reference_and_fails_a_broken_kernel() -> None:
+    """The mutant accepts every draft: P[accept] = 1 != Σ min(p, q), so the exact property fails it."""
+    register_engine("always_accept_for_test", MUTANTS["always_accept"].build)
+    names = ("trajectory_equality", "exact_acceptance_rate")
+    table = check_steps.sweep(("reference", "always_accept_for_test"), names)
+    assert list(table) == list(names)
+    assert table["exact_acceptance_rate"]["reference"]["status"] == "pass"
+    assert table["exact_acceptance_rate"]["always_accept_for_test"]["status"] == "fail"
+    rows = check_steps.property_rows(table, {}, "ci")
+    assert [r.verdict for r in rows] == ["reproduced", "not reproduced"]
+    assert "always_accept_for_test" in rows[1].note
+
+
+def test_property_rows_mark_extra_properties_beyond_and_skip_engines_that_do_not_apply() -> None:
+    table = {"exact_timing": {"reference": {"status": "pass", "seconds": 0.2, "message": ""},
+                              "runtime": {"status": "n/a", "seconds": 0.0, "message": ""}},
+             "illustration": {"runtime": {"status": "n/a", "seconds": 0.0, "message": ""}}}
+    rows = check_steps.property_rows(table, {"exact_timing": "times from the path"}, "thorough")
+    assert rows[0].verdict == "beyond" and "runtime" not in rows[0].ours and "thorough" in rows[0].how
+    assert rows[1].verdict == "error" and rows[1].ours == "no engine applies"
+
+
+def test_every_suite_property_has_a_claim() -> None:
+    from properties.suite import SUITE
+
+    assert {p.name for p in SUITE} == set(check_steps.PROPERTY_CLAIMS)
+
+
+def test_mutant_row_reports_the_kill_rate_and_names_survivors() -> None:
+    killed = MutantOutcome("always_accept", "kernel", True, "exact_acceptance_rate", 0.5, "P = 1")
+    survived = MutantOutcome("bonus_dropped", "schedule", False, None, 2.0, "")
+    assert check_steps.mutant_row([killed, killed]).verdict == "beyond"
+    row = check_steps.mutant_row([killed, survived])
+    assert row.verdict == "not reproduced" and row.ours.startswith("killed 1/2") and "bonus_dropped" in row.note
+
+
+BENCH = {"config": {"target_ms": 20.0, "drafter_ms": 2.0, "c": 0.1, "lookahead": 5, "sp_degree": 3,
+                    "acceptance": 0.8, "tokens": 100, "runs": 3},
+         "speedup": {"measured_dsi_over_si": 1.25, "predicted_dsi_over_si": 1.27,
+                     "measured_dsi_over_nonsi": 3.1, "predicted_dsi_over_nonsi": 3.2},
+         "ratios": {"speedup_measured_over_predicted": 1.25 / 1.27, "dsi_measured_over_predicted": 1.01},
+         "overhead_per_task_ms": 0.1, "tokens_agree": True}
+
+
+def test_runtime_rows_need_agreeing_tokens_and_a_speedup_close_to_the_prediction() -> None:
+    assert [r.verdict for r in check_steps.runtime_rows(BENCH)] == ["beyond", "reproduced"]
+    off = copy.deepcopy(BENCH)
+    off["ratios"]["speedup_measured_over_predicted"] = 0.9  # 10% below the prediction
+    disagree = {**BENCH, "tokens_agree": False}
+    assert check_steps.runtime_rows(off)[1].verdict == "not reproduced"
+    assert check_steps.runtime_rows(disagree)[0].verdict == "not reproduced"
+    slower = copy.deepcopy(BENCH)
+    slower["speedup"]["measured_dsi_over_si"] = 0.98
+    assert check_steps.runtime_rows(slower)[1].verdict == "not reproduced"
+
+
+def test_schedule_variant_findings_are_recomputed() -> None:
+    """Hand-derived (tests/properties/test_latency.py): prefill 6 > 5, no preemption 9/4 > 2."""
+    rows = check_steps.finding_rows()
+    assert [r.ours for r in rows] == ["T_DSI = 6, T_nonSI = 5", "T_DSI = 9/4, T_nonSI = 2"]
+    assert {r.verdict for r in rows} == {"finding"}
+
+
+def test_open_step_lists_every_open_claim_with_a_reason(tmp_path: Path) -> None:
+    outcome = check_steps.open_step(StepContext(out=tmp_path))
+    unchecked = [r for r in outcome.rows if r.verdict == "not checked"]
+    assert len(unchecked) == len(check_steps.OPEN_CLAIMS) and all(r.note and r.how for r in unchecked)
+    assert (tmp_path / "open" / "open_claims.csv").read_text().count("not checked") == len(unchecked)
+
+
+@pytest.mark.parametrize(("theorem", "status", "verdict"), [
+    ("T2", "proved", "reproduced"), ("T8b", "proved", "beyond"), ("T4", "refuted", "not reproduced"),
+    ("T9", "error", "error")])
+def test_proof_verdicts(theorem: str, status: str, verdict: str) -> None:
+    assert check_steps.proof_verdict(theorem, status) == verdict
