@@ -14,6 +14,7 @@ unless the caller passes ``trust_remote_code=True`` explicitly.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,6 +33,9 @@ class HFCausalLM:
         self.vocab_size = int(model.get_output_embeddings().weight.shape[0])  # type: ignore[operator]
         self.config_vocab_size = int(getattr(config, "vocab_size", self.vocab_size))
         self.eos_token_id = getattr(config, "eos_token_id", None)
+        # transformers >= 5.x names the cache argument ``cache``; older releases ``past_key_values``
+        forward_parameters = inspect.signature(model.forward).parameters  # type: ignore[attr-defined]
+        self._cache_argument = "cache" if "cache" in forward_parameters else "past_key_values"
 
     def new_cache(self) -> object:
         from transformers import DynamicCache
@@ -55,8 +59,8 @@ class HFCausalLM:
         ids = torch.tensor([list(token_ids)], dtype=torch.long, device=self.device)  # (1, L)
         positions = torch.arange(start, start + ids.shape[1], device=self.device)  # (L,)
         with torch.inference_mode():
-            out = self.model(input_ids=ids, past_key_values=cache, use_cache=True,
-                             cache_position=positions, position_ids=positions[None])
+            out = self.model(input_ids=ids, use_cache=True, cache_position=positions,
+                             position_ids=positions[None], **{self._cache_argument: cache})
             logits = out.logits[0, -last:].to(torch.float64)  # (last, V)
             probs = torch.softmax(logits, dim=-1)
         return probs.cpu().numpy()
@@ -71,9 +75,18 @@ def load_pretrained(name: str, *, device: str = "cpu", dtype: str = "bfloat16",
     """Load ``name`` safely: safetensors weights only; remote code only if asked explicitly."""
     from transformers import AutoModelForCausalLM
 
+    model = AutoModelForCausalLM.from_pretrained(
+        name, use_safetensors=True, trust_remote_code=trust_remote_code, **dtype_argument(dtype))
+    return HFCausalLM(model.to(device), device=device)
+
+
+def dtype_argument(dtype: str) -> dict[str, torch.dtype]:
+    """``from_pretrained``'s dtype keyword for the installed transformers (``dtype`` from 5.0,
+    ``torch_dtype`` before), with the torch dtype named ``dtype``; unknown names are a ConfigError."""
+    import transformers
+
     torch_dtype = getattr(torch, dtype, None)
     if not isinstance(torch_dtype, torch.dtype):
         raise ConfigError(f"unknown dtype {dtype!r} (e.g. float32, float16, bfloat16, float64)")
-    model = AutoModelForCausalLM.from_pretrained(
-        name, torch_dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code)
-    return HFCausalLM(model.to(device), device=device)
+    major = int(transformers.__version__.split(".")[0])
+    return {"dtype" if major >= 5 else "torch_dtype": torch_dtype}

@@ -8,8 +8,9 @@ thread and talk to the servers only through this object:
 * ``next_events()`` — blocks until at least one event arrives and returns every event
   that has arrived (the orchestrator handles them as one instant: completions first). A
   :class:`gpu_runtime.servers.ServerFailure` becomes a ``GenerationError``; a compute that
-  runs longer than ``forward_timeout_s``, or no event at all for that long beyond the
-  longest floor, is a timeout ``GenerationError`` — never a deadlock;
+  runs longer than ``forward_timeout_s`` is a hung-server ``GenerationError``; no event at
+  all for twice that plus ten longest floors is a stall ``GenerationError`` (the stall limit
+  is larger so that a hung forward is always reported as such first) — never a deadlock;
 * ``close()`` — stops every server and joins its thread (a thread still in a forward after
   ``forward_timeout_s`` is hung: its daemon thread is left behind, listed in ``hung_threads``).
 """
@@ -57,7 +58,7 @@ class Session:
         self.submitted: list[TargetTask] = []
         self._closed = False
         self._last_event = time.perf_counter()
-        self._stall_s = request.forward_timeout_s + 10 * _longest_floor(request)
+        self._stall_s = 2 * request.forward_timeout_s + 10 * _longest_floor(request)
         if with_drafter and request.drafter is None:
             raise ConfigError("this algorithm needs a drafter")
         for device in {*self.target_devices, drafter_device}:

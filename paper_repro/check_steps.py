@@ -197,7 +197,8 @@ def mutants_step(context: Any) -> Any:
 # ------------------------------------------------------------------ runtime
 
 
-#: measured/predicted speedup must stay within this relative band for "reproduced"
+#: measured/predicted speedup within this relative band: "reproduced"; outside it: "finding"
+#: (wall time is measured, never asserted); DSI not faster than SI and non-SI: "not reproduced"
 RUNTIME_TOLERANCE = 0.05
 
 
@@ -218,9 +219,10 @@ def runtime_rows(bench: dict[str, Any], tolerance: float = RUNTIME_TOLERANCE) ->
                       f"DSI/non-SI {s['measured_dsi_over_nonsi']:.3f} (predicted "
                       f"{s['predicted_dsi_over_nonsi']:.3f}); overhead {bench['overhead_per_task_ms']:.2f} ms/task",
                  paper="DSI faster than SI and non-SI",
-                 verdict="reproduced" if close and faster else "not reproduced", step="runtime",
+                 verdict=("reproduced" if close else "finding") if faster else "not reproduced", step="runtime",
                  note=f"measured/predicted speedup {r['speedup_measured_over_predicted']:.4f} "
-                      f"(band ±{tolerance:.0%})"),
+                      f"(band ±{tolerance:.0%}; outside it the run is reported as a finding — wall-clock "
+                      "noise or runtime overhead — not as a failure, since timing is not asserted)"),
     ]
 
 

@@ -102,32 +102,22 @@ def load_prompts(dataset: str, *, n: int = 50, seed: int = 42) -> list[str]:
     return [spec.format(example) for example in data]
 
 
-def _torch_dtype(name: str) -> Any:
-    import torch
-
-    table = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32,
-             "float64": torch.float64}
-    if name not in table:
-        raise ConfigError(f"dtype must be one of {sorted(table)}, got {name!r}")
-    return table[name]
-
-
 def load_causal_lm(model_id: str, *, revision: str | None = None, dtype: str = "bfloat16",
                    device: str = "cpu", trust_remote_code: bool = False) -> tuple[Any, Any]:
     """(model, tokenizer) via ``AutoModelForCausalLM`` / ``AutoTokenizer``, in eval mode on ``device``."""
     try:
-        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from gpu_runtime.hf import dtype_argument
     except ImportError:
         raise MeasurementUnavailable("transformers is not installed") from None
-    major = int(transformers.__version__.split(".")[0])
-    dtype_key = "dtype" if major >= 5 else "torch_dtype"
+    dtype_kwargs = dtype_argument(dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision,
                                                   trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(model_id, revision=revision,
                                                      trust_remote_code=trust_remote_code,
-                                                     **{dtype_key: _torch_dtype(dtype)})
+                                                     **dtype_kwargs)
     except OSError as exc:
         raise MeasurementUnavailable(f"cannot load model {model_id!r}: {exc}") from None
     model.to(device)

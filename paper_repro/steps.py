@@ -30,6 +30,7 @@ from paper_repro.artifacts import (
     write_json,
 )
 from paper_repro.report import ClaimRow, render_report
+from reference.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,23 @@ def tiny_demo_row(*, new_tokens: int = 20) -> Any:
                                                       "not a paper number")
 
 
+#: measurements of the tiny demo pair tried before giving up (wall-clock noise on a shared CPU can
+#: make the 1-layer drafter look slower than its 4-layer target, which a table row refuses)
+DEMO_ATTEMPTS = 3
+
+
+def measured_demo_row() -> Any:
+    """:func:`tiny_demo_row`, measured again (up to :data:`DEMO_ATTEMPTS` times) while CPU noise
+    makes the drafter's TPOT exceed the target's; the last ConfigError propagates."""
+    for attempt in range(DEMO_ATTEMPTS):
+        try:
+            return tiny_demo_row()
+        except ConfigError:
+            if attempt == DEMO_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def table_step(context: StepContext) -> StepOutcome:
     """Simulate measured rows (shipped file or ``settings.measurements``) and the tiny demo row."""
     from paper_repro.measurements import load_measurements, save_measurements
@@ -275,12 +293,18 @@ def table_step(context: StepContext) -> StepOutcome:
     out = context.out / "table"
     rows = load_measurements(context.settings.measurements)
     paper_ids = {r.row_id for r in rows}
-    notes = []
+    notes: list[str] = []
+    demo_rows: list[ClaimRow] = []
     if context.settings.table_demo:
         try:
-            rows = [*rows, tiny_demo_row()]
+            rows = [*rows, measured_demo_row()]
         except ImportError as exc:
             notes.append(f"tiny demo skipped: {exc}")
+        except ConfigError as exc:  # CPU timing noise made the toy drafter slower than its target
+            demo_rows.append(ClaimRow(
+                claim="Table pipeline on the tiny random-init pair", how="wall-clock TTFT/TPOT on this CPU",
+                ours=str(exc), paper="", verdict="not measured", step="table",
+                note=f"{DEMO_ATTEMPTS} attempts on a busy CPU; the pipeline itself is tested in tests/paper_repro"))
     config = TableConfig(repeats=context.settings.table_repeats)
     results, unmeasured = simulate_rows(rows, config, progress=context.settings.progress)
     columns = [name for name in RowResult.__dataclass_fields__ if not name.endswith("_by_k")]
@@ -289,7 +313,7 @@ def table_step(context: StepContext) -> StepOutcome:
                                     "unmeasured": [r.row_id for r in unmeasured],
                                     "provenance": provenance(config.__dict__, seed=config.seed)})
     save_measurements(out / "measurements_used.json", rows)
-    claims = table_claims(results, unmeasured, paper_rows=paper_ids)
+    claims = table_claims(results, unmeasured, paper_rows=paper_ids) + demo_rows
     section = ["### Table rows", "", "| row | acceptance | c | a | k SI | k DSI | N (used) | DSI/SI | "
                "DSI/non-SI | SI/non-SI |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -340,8 +364,6 @@ STEP_NAMES: tuple[str, ...] = tuple(step.name for step in DEFAULT_STEPS)
 
 def select_steps(skip: Sequence[str] = ()) -> list[Step]:
     """:data:`DEFAULT_STEPS` without the named ones (unknown names are a ConfigError)."""
-    from reference.errors import ConfigError
-
     unknown = sorted(set(skip) - set(STEP_NAMES))
     if unknown:
         raise ConfigError(f"unknown step(s) {unknown}; steps: {', '.join(STEP_NAMES)}")

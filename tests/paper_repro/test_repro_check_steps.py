@@ -57,12 +57,12 @@ BENCH = {"config": {"target_ms": 20.0, "drafter_ms": 2.0, "c": 0.1, "lookahead":
          "overhead_per_task_ms": 0.1, "tokens_agree": True}
 
 
-def test_runtime_rows_need_agreeing_tokens_and_a_speedup_close_to_the_prediction() -> None:
+def test_runtime_rows_need_agreeing_tokens_and_a_real_speedup() -> None:
     assert [r.verdict for r in check_steps.runtime_rows(BENCH)] == ["beyond", "reproduced"]
     off = copy.deepcopy(BENCH)
     off["ratios"]["speedup_measured_over_predicted"] = 0.9  # 10% below the prediction
     disagree = {**BENCH, "tokens_agree": False}
-    assert check_steps.runtime_rows(off)[1].verdict == "not reproduced"
+    assert check_steps.runtime_rows(off)[1].verdict == "finding"
     assert check_steps.runtime_rows(disagree)[0].verdict == "not reproduced"
     slower = copy.deepcopy(BENCH)
     slower["speedup"]["measured_dsi_over_si"] = 0.98

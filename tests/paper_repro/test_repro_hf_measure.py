@@ -32,15 +32,19 @@ def test_a_model_always_agrees_with_itself(pair: tuple) -> None:
     assert traces == [(True,) * 5, (True,) * 5]
 
 
-def test_measure_pair_fills_every_number_and_the_traces(pair: tuple) -> None:
+def test_measure_pair_fills_every_number_and_the_traces(pair: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wall-clock timing is replaced by fixed (TTFT, generate time) per model, so the numbers are
+    exact: target TTFT 10 ms, TPOT (40 − 10) / (4 − 1) = 10 ms; drafter 2 ms and (8 − 2) / 3 = 2 ms."""
     target, drafter, tokenizer = pair
+    times = {id(target): (0.010, 0.040), id(drafter): (0.002, 0.008)}
+    monkeypatch.setattr(hf_measure, "time_prompt", lambda model, ids, n: times[id(model)])
     prompts = ["abc", "x = 1\n", "def f(y):", "hello"]
     measured = hf_measure.measure_pair(ROW, target, tokenizer, drafter, tokenizer, prompts, new_tokens=4)
     assert measured.row_id == "tiny"
     assert measured.agreement_traces is not None and len(measured.agreement_traces) == 4
     assert all(len(t) == 4 for t in measured.agreement_traces)
-    assert measured.target_ttft_ms > 0 and measured.target_tpot_ms > 0
-    assert measured.drafter_ttft_ms > 0 and measured.drafter_tpot_ms > 0
+    assert (measured.target_ttft_ms, measured.target_tpot_ms) == (pytest.approx(10.0), pytest.approx(10.0))
+    assert (measured.drafter_ttft_ms, measured.drafter_tpot_ms) == (pytest.approx(2.0), pytest.approx(2.0))
 
 
 def test_a_tokenizer_with_another_vocabulary_is_refused(pair: tuple) -> None:
@@ -68,7 +72,7 @@ def test_missing_model_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(hf_measure.MeasurementUnavailable, match="cannot load model"):
         hf_measure.load_causal_lm(str(tmp_path / "nowhere"), dtype="float32")
     with pytest.raises(ConfigError, match="dtype"):
-        hf_measure._torch_dtype("int3")
+        hf_measure.load_causal_lm(str(tmp_path / "nowhere"), dtype="not_a_dtype")
 
 
 def test_load_prompts_without_the_datasets_package_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ def test_prove_json_lists_the_selected_theorems(capsys: pytest.CaptureFixture[st
     assert [t["id"] for t in out["theorems"]] == ["T2", "T4"]
     for record in out["theorems"]:
         assert {"id", "title", "method", "status", "seconds"} <= set(record)
-        assert record["status"] == "proved" and record["seconds"] >= 0
+        assert record["status"] == "proved"
     assert out["all_proved"] is True
 
 
