@@ -30,6 +30,8 @@ def _add_latency_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drafter-ms", type=float, default=2.0, help="drafter decode latency (ms)")
     parser.add_argument("--target-prefill-ms", type=float, default=None, help="first target forward")
     parser.add_argument("--drafter-prefill-ms", type=float, default=None, help="first drafter forward")
+    parser.add_argument("--warm-start", action="store_true",
+                        help="DSI: every target server prefills the prompt at t = 0 (needs a finite --sp)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -108,6 +110,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     kwargs = {"algorithm": args.algorithm, "lookahead": args.k, "sp_degree": args.sp,
               "mode": args.mode, "seed": args.seed, "latency": latency,
               "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    if args.algorithm == "dsi":
+        kwargs["warm_start"] = args.warm_start
     if args.engine == "runtime":
         result = RuntimeEngine(time_unit_s=1e-3).generate(target, drafter, _prompt(args.prompt),
                                                           args.tokens, **kwargs)
@@ -133,7 +137,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                          drafter_prefill_ms=args.drafter_prefill_ms, lookahead=args.k,
                          sp_degree=args.sp, acceptance=args.acceptance, tokens=args.tokens,
                          vocab_size=args.vocab, runs=args.runs, seed=args.seed, mode=args.mode,
-                         charge_wakeups=args.charge_wakeups)
+                         charge_wakeups=args.charge_wakeups, warm_start=args.warm_start)
     result = run_benchmark(config)
     if args.json:
         print(json.dumps(result))

@@ -55,6 +55,7 @@ class BenchConfig:
     seed: int = 0
     mode: str = "sample"
     charge_wakeups: bool = False  # charge OS/GIL wake-up delays to the schedule too
+    warm_start: bool = False  # DSI: every target server prefills the prompt at t = 0
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -77,6 +78,11 @@ class BenchConfig:
         return self.sp_degree or required_servers(self.latency().c, self.lookahead)
 
 
+def _dsi_options(algorithm: str, servers: int, config: BenchConfig) -> dict:
+    """N and warm start for DSI; nothing for SI and non-SI (one target server)."""
+    return {"sp_degree": servers, "warm_start": config.warm_start} if algorithm == "dsi" else {}
+
+
 def run_benchmark(config: BenchConfig) -> dict:
     """Measured (median of runs) and predicted latencies in seconds, speedups, overhead."""
     latency = config.latency()
@@ -89,7 +95,7 @@ def run_benchmark(config: BenchConfig) -> dict:
     predicted, reference_tokens = {}, {}
     for alg in ALGORITHMS:
         ref = generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
-                       sp_degree=servers if alg == "dsi" else None, **common)
+                       **_dsi_options(alg, servers, config), **common)
         predicted[alg] = float(ref.latency) * 1e-3
         reference_tokens[alg] = ref.tokens
     engine = RuntimeEngine(time_unit_s=1e-3, charge_wakeups=config.charge_wakeups)
@@ -99,7 +105,7 @@ def run_benchmark(config: BenchConfig) -> dict:
     for _ in range(config.runs):
         for alg in ALGORITHMS:
             run = engine.generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
-                                  sp_degree=servers if alg == "dsi" else None, **common)
+                                  **_dsi_options(alg, servers, config), **common)
             agree &= run.tokens == reference_tokens[alg]
             measured[alg].append(run.latency)
             if alg == "dsi":

@@ -18,6 +18,10 @@ Cancelling a running task frees its server at once in preemptive mode (its emula
 is interrupted; a real compute still finishes before the next task on that server starts);
 with ``preemptive=False`` the server stays busy until the forward ends, as in the
 reference's non-preemptive variant. Either way a cancelled task's result is discarded.
+
+``warm_start=True`` (finite N) sends a *warm-up* forward on the prompt to servers 1..N−1 at
+the start (server 0 runs the frontier task at position 0): every server holds the prompt in
+its KV cache and pays its prefill floor at once, as in the reference's warm start.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class DSIOrchestrator:
     """One DSI generation on a :class:`gpu_runtime.session.Session`."""
 
     def __init__(self, session: Session, request: RuntimeRequest, lookahead: int,
-                 preemptive: bool = True) -> None:
+                 preemptive: bool = True, warm_start: bool = False) -> None:
         if lookahead < 1:
             raise ConfigError(f"lookahead k must be >= 1, got {lookahead}")
         if session.drafter is None:
@@ -48,6 +52,7 @@ class DSIOrchestrator:
         self.req = request
         self.k = lookahead
         self.preemptive = preemptive
+        self.warm_start = warm_start
         self.S = request.max_new_tokens
         self.tokens: list[int] = []
         self.times: list[float] = []
@@ -68,6 +73,8 @@ class DSIOrchestrator:
 
     def run(self) -> Result:
         self._start_round(0)
+        if self.warm_start:
+            self._start_warmups()
         self._dispatch_phase()
         while not self._finished():
             for event in self.session.next_events():  # phase 1: completions
@@ -79,12 +86,23 @@ class DSIOrchestrator:
             if self._finished():
                 break
             self._dispatch_phase()  # phase 3
-        for task in self._live_tasks():  # nothing is left running
-            self._cancel(task)
+        for task in self.tasks:  # nothing is left running (a warm-up still running, too)
+            if task.state in ("queued", "running"):
+                self._cancel(task)
         return self._result()
 
     def _finished(self) -> bool:
         return self.stopped or len(self.tokens) >= self.S
+
+    def _start_warmups(self) -> None:
+        """Warm start: servers 1..N−1 prefill the prompt now (server 0 takes the frontier task)."""
+        self.server_task.append(None)  # server 0
+        for server in range(1, self.session.max_targets):
+            task = TargetTask(len(self.tasks), "warmup", 0, 0, self.round, self.session.timeline(),
+                              input_ids=self.req.prompt, state="running")
+            self.tasks.append(task)
+            self.server_task.append(task)
+            self.session.submit(server, task)
 
     # ------------------------------------------------------------------ rounds
 
@@ -114,6 +132,9 @@ class DSIOrchestrator:
         if self.server_task[server] is not task:
             return  # preempted earlier: its server was freed then
         self.server_task[server] = None
+        if task.kind == "warmup":  # the server now holds the prompt; nothing to deliver
+            task.state = "done"
+            return
         if task.state == "cancelled":  # non-preemptive: the result is discarded
             return
         task.state = "done"
@@ -168,7 +189,8 @@ class DSIOrchestrator:
         self._start_round(i + 1)
 
     def _live_tasks(self) -> list[TargetTask]:
-        return [task for task in self.tasks if task.state in ("queued", "running")]
+        """Queued or running round tasks (warm-ups belong to no round and are never cancelled)."""
+        return [task for task in self.tasks if task.state in ("queued", "running") and task.kind != "warmup"]
 
     def _cancel(self, task: TargetTask) -> None:
         """Drop a queued task; a running one frees its server now (preemptive) or at its end."""
@@ -245,6 +267,6 @@ class DSIOrchestrator:
             accepted_drafts=self.accepted, rejected_drafts=self.rejected,
         )
         params = {"lookahead": self.k, "sp_degree": self.session.num_target_servers,
-                  "preemptive": self.preemptive, "engine": "runtime"}
+                  "preemptive": self.preemptive, "warm_start": self.warm_start, "engine": "runtime"}
         return Result("dsi", tuple(self.tokens), tuple(self.times),
                       build_trace(self.tasks, drafter.records), counters, params)

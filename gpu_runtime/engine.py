@@ -95,6 +95,7 @@ class RuntimeEngine:
         top_p: float | None = None,
         stop_tokens: Iterable[int] = (),
         preemptive: bool = True,
+        warm_start: bool = False,
     ) -> Result:
         """Run ``algorithm`` for real; same arguments and result type as ``reference.generate``."""
         if algorithm not in ALGORITHMS:
@@ -107,6 +108,8 @@ class RuntimeEngine:
             raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {sp_degree!r}")
         if algorithm != "plain" and drafter is None:
             raise ConfigError(f"algorithm {algorithm!r} needs a drafter")
+        if warm_start and algorithm == "dsi" and sp_degree is None:
+            raise ConfigError("warm_start needs a finite sp_degree N (every server prefills the prompt at t = 0)")
         with_drafter = algorithm != "plain"
         vocab_size = check_vocabularies(target, drafter if with_drafter else None)
         request = RuntimeRequest(
@@ -125,7 +128,7 @@ class RuntimeEngine:
                      target_models=self.target_replicas or None, target_devices=self.target_devices,
                      drafter_device=self.drafter_device, charge_wakeups=self.charge_wakeups) as session:
             if algorithm == "dsi":
-                result = DSIOrchestrator(session, request, lookahead, preemptive).run()
+                result = DSIOrchestrator(session, request, lookahead, preemptive, warm_start).run()
             elif algorithm == "si":
                 result = run_si(session, request, lookahead)
             else:

@@ -38,7 +38,7 @@ class TargetTask:
     """
 
     task_id: int
-    kind: str  # frontier, window (DSI); verify (SI); decode (non-SI)
+    kind: str  # frontier, window, warmup (DSI); verify (SI); decode (non-SI)
     first: int
     last: int
     round: int

@@ -76,6 +76,7 @@ class EngineRequest:
     top_p: float | None = None
     stop_tokens: frozenset[int] = frozenset()
     preemptive: bool = True
+    warm_start: bool = False  # DSI: every target server prefills the prompt at t = 0 (finite N)
     uniforms: UniformSource | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -209,7 +210,10 @@ class ReferenceEngine:
             return run_nonsi(req, with_drafter=True)
         if request.algorithm == "si":
             return run_si(req, request.lookahead)
-        return self.dsi_class(req, request.lookahead, request.sp_degree, request.preemptive).run()
+        if request.warm_start and request.sp_degree is None:
+            raise ConfigError("warm_start needs a finite sp_degree N (every server prefills the prompt at t = 0)")
+        return self.dsi_class(req, request.lookahead, request.sp_degree, request.preemptive,
+                              request.warm_start).run()
 
 
 # ---------------------------------------------------------------- the switch

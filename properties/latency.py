@@ -27,6 +27,7 @@ All checks here need the ``canonical`` and ``virtual_time`` capabilities.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from fractions import Fraction
 
 import numpy as np
@@ -233,12 +234,14 @@ def si_expected_latency(c: Fraction, a: float, k: int, S: int) -> float:
 
 
 def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int, sp_degree: int | None,
-                            c: Fraction, tokens: int, repeats: int, alpha: float, seed_offset: int = 0
-                            ) -> dict[str, tuple[float, float, float]]:
-    """Mean SI and DSI latency over ``repeats`` seeds vs the exact expectation, CLT interval.
+                            c: Fraction, tokens: int, repeats: int | Mapping[str, int], alpha: float,
+                            seed_offset: int = 0) -> dict[str, tuple[float, float, float]]:
+    """Mean SI and DSI latency over R seeds vs the exact expectation, CLT interval.
 
     Fails when ``|mean − E| > z_{1−α/2} · s/√R`` (two-sided level α; the sample standard
-    deviation s; R ≥ 100 so the normal approximation of the mean holds).
+    deviation s; R ≥ 100 so the normal approximation of the mean holds). ``repeats`` is R,
+    one int for both algorithms or ``{"si": R_SI, "dsi": R_DSI}`` (the suite sizes each for
+    its power, ``properties.suite._monte_carlo``); seeds ``seed_offset + 0..R−1``.
     Returns {algorithm: (mean, expectation, half_width)}.
     """
     pair = SyntheticAcceptancePair(4, acceptance, seed=11)
@@ -249,14 +252,15 @@ def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int
     z = stats.norm.isf(alpha / 2)
     out = {}
     for algorithm, value in expected.items():
+        count = repeats if isinstance(repeats, int) else repeats[algorithm]
         samples = np.array([float(engine.generate(base.but(algorithm=algorithm, seed=seed_offset + r)).latency)
-                            for r in range(repeats)])
+                            for r in range(count)])
         mean = float(samples.mean())
-        half = z * float(samples.std(ddof=1)) / math.sqrt(repeats)
+        half = z * float(samples.std(ddof=1)) / math.sqrt(count)
         if abs(mean - value) > max(half, 1e-12):
             raise PropertyViolation(
                 "monte_carlo_means",
-                f"{algorithm}: mean latency {mean:.4f} over {repeats} seeds, exact E[T] = {value:.4f}, "
+                f"{algorithm}: mean latency {mean:.4f} over {count} seeds, exact E[T] = {value:.4f}, "
                 f"half-width {half:.4f} at α = {alpha:.2g} (a = {acceptance}, k = {lookahead}, "
                 f"N = {sp_degree}, c = {c}, S = {tokens})")
         out[algorithm] = (mean, value, half)

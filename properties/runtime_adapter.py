@@ -37,7 +37,7 @@ class RuntimeAdapter:
             algorithm=request.algorithm, lookahead=request.lookahead, sp_degree=request.sp_degree,
             mode=request.mode, seed=request.seed, latency=request.latency,
             temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
-            stop_tokens=request.stop_tokens, preemptive=request.preemptive)
+            stop_tokens=request.stop_tokens, preemptive=request.preemptive, warm_start=request.warm_start)
 
 
 register_engine("runtime", RuntimeAdapter)

@@ -15,13 +15,16 @@ and deterministic properties first, statistical ones last. The pytest files in
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from properties import strategies as pst
 from properties.distribution import (
@@ -48,6 +51,7 @@ from properties.trajectory import (
     check_trajectory_equality,
 )
 from properties.violation import PropertyViolation
+from reference.fast.exact import round_resolution_times
 from reference.latency import LatencyModel
 from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
 
@@ -148,8 +152,8 @@ def statistical_cases() -> tuple[StatisticalCase, ...]:
     Each: α = 1e-6 / 5 = 2e-7 (Bonferroni over REGISTERED_STATISTICAL_TESTS), power 0.99
     against a two-bin shift of TV 0.05 on the merged bins, n from :func:`statistical_plan`:
     dsi_tabular n = 5068 (9 bins), si_processed n = 4028 (9 bins), dsi_synthetic n = 3503
-    (16 bins). The Monte Carlo means (R = 200, same α) have CLT half-widths ≈ 0.8 (SI) and
-    0.7 (DSI) time units on means ≈ 12.8 and 10.3 (docs/mutants.md).
+    (16 bins). The Monte Carlo means (same α) have power 0.99 against a 3 % shift of E[T],
+    R from the exact variance (:func:`_monte_carlo`, docs/mutants.md).
     """
     t3 = TabularLM(3, order=1, seed=7)
     t4 = TabularLM(4, order=1, seed=8, concentration=0.7)
@@ -165,8 +169,93 @@ def statistical_cases() -> tuple[StatisticalCase, ...]:
     )
 
 
-#: Monte Carlo mean checks: (acceptance a, lookahead k, N, c, S, repeats).
-MONTE_CARLO_CASES = ((0.7, 3, 3, Fraction(1, 5), 20, 200),)
+#: Monte Carlo mean checks: (acceptance a, lookahead k, N, c, S). The number of seeds R is
+#: not a constant: :func:`monte_carlo_repeats` derives it, per algorithm, from the exact
+#: variance of the latency, α and the stated effect (see :func:`_monte_carlo`).
+MONTE_CARLO_CASES = ((0.8, 3, 3, Fraction(1, 2), 20),)
+#: Effect the Monte Carlo means must detect: a shift of the mean latency by 3 % of E[T].
+MONTE_CARLO_EFFECT = 0.03
+#: Required power against that effect at the per-test α.
+MONTE_CARLO_POWER = 0.99
+
+
+def monte_carlo_moments(algorithm: str, a: float, k: int, n_servers: int | None, c: Fraction,
+                        tokens: int) -> tuple[float, float]:
+    """Exact ``(E[T], SD[T])`` of the SI or DSI latency (i.i.d. acceptance a, time units).
+
+    Dynamic programming over the first and second moments on the same recurrences as the
+    exact expectations (SPEC §10): SI, per iteration from n resolved tokens, cost
+    ``kk·c + 1`` and g = accepted + 1 tokens gained; DSI, per round from f, cost ``R_m(j)``
+    (:func:`reference.fast.exact.round_resolution_times`) and j + 1 tokens gained. With
+    ``T_n = cost + T_{n+g}``: ``E[T_n²] = Σ_g P(g) (cost² + 2·cost·E[T_{n+g}] + E[T_{n+g}²])``.
+
+    Checked against brute-force enumeration of every acceptance path (weights
+    ``a^#accepted (1 − a)^#rejected``) through the fast simulators:
+
+    >>> import itertools, numpy as np
+    >>> from reference.fast import exact
+    >>> paths = np.array(list(itertools.product([False, True], repeat=7)))
+    >>> w = 0.8 ** paths.sum(1) * 0.2 ** (~paths).sum(1)
+    >>> for alg, lat in (("si", exact.si_latency(paths, 3, 0.5)),
+    ...                  ("dsi", exact.dsi_latency(paths, 3, 0.5, 3))):
+    ...     mean = float(w @ lat)
+    ...     sd = float(np.sqrt(w @ (lat - mean) ** 2))
+    ...     got = monte_carlo_moments(alg, 0.8, 3, 3, Fraction(1, 2), 7)
+    ...     print(alg, np.allclose(got, (mean, sd), rtol=1e-12, atol=0))
+    si True
+    dsi True
+    """
+    first = np.zeros(tokens + 1)
+    second = np.zeros(tokens + 1)
+    for n in range(tokens - 1, -1, -1):
+        if algorithm == "si":
+            kk = min(k, tokens - n - 1)
+            outcomes = [(a**acc * ((1 - a) if acc < kk else 1.0), kk * float(c) + 1, acc + 1)
+                        for acc in range(kk + 1)]
+        else:
+            m = tokens - n
+            times = round_resolution_times(float(c), k, n_servers, m)
+            outcomes = [(a**j * ((1 - a) if j < m - 1 else 1.0), float(times[j]), j + 1) for j in range(m)]
+        for prob, cost, gained in outcomes:
+            nxt = min(n + gained, tokens)
+            first[n] += prob * (cost + first[nxt])
+            second[n] += prob * (cost**2 + 2 * cost * first[nxt] + second[nxt])
+    return float(first[0]), math.sqrt(max(float(second[0] - first[0] ** 2), 0.0))
+
+
+def monte_carlo_power(repeats: int, sd: float, shift: float, alpha: float) -> float:
+    """Power of the two-sided CLT test ``|mean − E| > z_{1−α/2}·s/√R`` against a shift.
+
+    ``Φ(shift·√R/σ − z) + Φ(−shift·√R/σ − z)`` (s ≈ σ at these R).
+
+    >>> round(monte_carlo_power(100, 1.0, 0.5, 0.05), 4)  # z = 1.96, shift/se = 5
+    0.9988
+    """
+    z = stats.norm.isf(alpha / 2)
+    d = shift * math.sqrt(repeats) / sd
+    return float(stats.norm.cdf(d - z) + stats.norm.cdf(-d - z))
+
+
+def monte_carlo_repeats(sd: float, shift: float, alpha: float, power: float = MONTE_CARLO_POWER) -> int:
+    """Smallest R with :func:`monte_carlo_power` ≥ ``power`` (at least 100, for the CLT).
+
+    Starts from ``⌈((z_{1−α/2} + z_{power})·σ/shift)²⌉`` and steps down/up to the exact minimum.
+
+    >>> monte_carlo_repeats(1.0, 0.5, 0.05)  # ((1.960 + 2.326) / 0.5)² = 73.5 -> the floor
+    100
+    >>> r = monte_carlo_repeats(2.0, 0.1, 2e-7)
+    >>> monte_carlo_power(r, 2.0, 0.1, 2e-7) >= 0.99 > monte_carlo_power(r - 1, 2.0, 0.1, 2e-7)
+    True
+    """
+    z = stats.norm.isf(alpha / 2) + stats.norm.isf(1 - power)
+    r = max(math.ceil((z * sd / shift) ** 2), 2)
+    while r > 2 and monte_carlo_power(r - 1, sd, shift, alpha) >= power:
+        r -= 1
+    while monte_carlo_power(r, sd, shift, alpha) < power:
+        r += 1
+    return max(r, 100)
+
+
 #: Bonferroni denominator: χ² tests plus two Monte Carlo means (SI, DSI) per MC case.
 REGISTERED_STATISTICAL_TESTS = len(statistical_cases()) + 2 * len(MONTE_CARLO_CASES)
 STATISTICAL_ALPHA = bonferroni_alpha(REGISTERED_STATISTICAL_TESTS)
@@ -190,8 +279,23 @@ def _statistical(engine: Engine, *, shrink: bool = True) -> None:
 
 
 def _monte_carlo(engine: Engine, *, shrink: bool = True) -> None:
+    """Mean SI and DSI latency over R seeds vs the exact finite-S expectation (CLT interval).
+
+    Per registered test (SI, DSI of each case): two-sided α = STATISTICAL_ALPHA = 1e-6 / 5 =
+    2e-7 (z = 5.20); power ≥ 0.99 against a shift of the mean by MONTE_CARLO_EFFECT = 3 % of
+    E[T]. R is the smallest sample with that power, computed from the exact standard deviation
+    σ of T (:func:`monte_carlo_moments`, a DP, no pilot needed): R = ⌈((z_{1−α/2} + z_{0.99})
+    σ / (0.03·E[T]))²⌉ up to the exact minimum. For the case a = 0.8, k = 3, N = 3, c = 1/2,
+    S = 20: SI E = 16.96, σ = 2.59 → R = 1468; DSI E = 13.49, σ = 1.38 → R = 658 (about 4 s
+    on the reference). The power is for the normal approximation with s ≈ σ (R ≥ 600, s is within
+    a few percent of σ).
+    """
     offset = seed_offset()
-    for a, k, n_servers, c, tokens, repeats in MONTE_CARLO_CASES:
+    for a, k, n_servers, c, tokens in MONTE_CARLO_CASES:
+        repeats = {}
+        for algorithm in ("si", "dsi"):
+            mean, sd = monte_carlo_moments(algorithm, a, k, n_servers, c, tokens)
+            repeats[algorithm] = monte_carlo_repeats(sd, MONTE_CARLO_EFFECT * mean, STATISTICAL_ALPHA)
         check_monte_carlo_means(engine, acceptance=a, lookahead=k, sp_degree=n_servers, c=c,
                                 tokens=tokens, repeats=repeats, alpha=STATISTICAL_ALPHA,
                                 seed_offset=offset)

@@ -48,8 +48,11 @@ def si_expected_tokens_per_iteration(a: float, k: int) -> float:
 def si_time_per_token(c: float, a: float, k: int) -> float:
     """``lim E[T_SI]/S = (k·c + 1) / Σ_{j=0}^{k} a^j``.
 
-    >>> round(si_time_per_token(0.1, 0.8, 5), 6)
-    0.406583
+    With c = 0.1, a = 0.8, k = 5: ``(5·0.1 + 1)(1 − 0.8) / (1 − 0.8⁶) = 0.3 / 0.737856``
+    (0.8⁶ = 0.262144), evaluated here independently of the code:
+
+    >>> abs(si_time_per_token(0.1, 0.8, 5) - 0.3 / 0.737856) < 1e-12
+    True
     """
     _check(c, a, k)
     return (k * c + 1) / si_expected_tokens_per_iteration(a, k)

@@ -44,6 +44,7 @@ def generate(
     top_p: float | None = None,
     stop_tokens: Iterable[int] = (),
     preemptive: bool = True,
+    warm_start: bool = False,
 ) -> Result:
     """Generate ``max_new_tokens`` tokens after ``prompt`` with one algorithm, in virtual time.
 
@@ -51,6 +52,8 @@ def generate(
         "si" (lookahead k), "nonsi" (non-SI with the drafter computed alongside: canonical
         tokens identical to SI's and DSI's) or "plain" (samples p directly).
     mode: "sample" or "greedy". latency: ``None`` = target 1, drafter c = 0.1.
+    preemptive, warm_start: DSI variants (see :mod:`reference.algorithms.dsi`); warm start
+        prefills the prompt on every target server at t = 0 and needs a finite sp_degree.
     Returns a :class:`reference.results.Result` (tokens, times, latency, trace, counters).
     """
     if algorithm not in ALGORITHMS:
@@ -80,4 +83,4 @@ def generate(
         return run_nonsi(request, with_drafter=True)
     if algorithm == "si":
         return run_si(request, lookahead)
-    return run_dsi(request, lookahead, sp_degree, preemptive=preemptive)
+    return run_dsi(request, lookahead, sp_degree, preemptive=preemptive, warm_start=warm_start)

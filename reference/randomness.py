@@ -15,7 +15,17 @@ with ``G = 0x9E3779B97F4A7C15`` (the golden-ratio increment). ``u`` is exact in 
 The scalar form uses Python integers; the vectorised form uses numpy uint64 arithmetic,
 which wraps modulo 2**64, and is bit-identical (tested).
 
->>> u(0, 0, "draft") == u(0, 0, "draft")
+The mixer is SplitMix64's output function, so its values at the generator's states
+``G, 2G, …`` (seed 0) are the published first outputs of SplitMix64 seeded with 0
+(Vigna's reference ``splitmix64.c``): 0xe220a8397b1dcdaf, 0x6e789e6aa1b965f4,
+0x06c45d188009454f. The key of stream ``"draft"`` (id 0) at seed 0 is ``mix(G)`` and that
+of ``"accept"`` (id 1) is ``mix(2G)``, so they must equal the first two outputs:
+
+>>> [hex(_mix(n * _GOLDEN & _MASK)) for n in (1, 2, 3)]
+['0xe220a8397b1dcdaf', '0x6e789e6aa1b965f4', '0x6c45d188009454f']
+>>> _key(0, "draft") == 0xE220A8397B1DCDAF and _key(0, "accept") == 0x6E789E6AA1B965F4
+True
+>>> int(_mix_array(np.array([_GOLDEN], dtype=np.uint64))[0]) == 0xE220A8397B1DCDAF
 True
 >>> 0.0 <= u(42, 7, "accept") < 1.0
 True

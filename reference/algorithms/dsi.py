@@ -26,6 +26,13 @@ Where each numbered step of SPEC §4.3 lives:
 
 ``preemptive=False`` is the runtime's variant: a cancelled *running* forward keeps its
 server (and the drafter) until it ends, and its result is discarded.
+
+``warm_start=True`` (finite N only) prefills the prompt on every target server at t = 0:
+server 0's prefill is the frontier task at position 0, servers 1..N−1 run a *warm-up*
+forward (kind ``"warmup"``, its output unused, never cancelled) and take no task before it
+ends; afterwards every forward costs the decode latency. Without it (the default, SPEC §10)
+a server pays its prefill on its first task, which can make DSI slower than non-SI when
+prefill latencies are long (docs/reference.md, "Prefill and warm start").
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ class _Task:
     """A target forward: p at output positions first..last, on the round's prefix."""
 
     task_id: int
-    kind: str  # "frontier" or "window"
+    kind: str  # "frontier", "window", or "warmup" (warm start: prompt prefill, output unused)
     first: int
     last: int
     round: int
@@ -77,11 +84,12 @@ class _Draft:
 
 class _DSISimulation:
     def __init__(self, request: Request, lookahead: int, num_target_servers: int | None,
-                 preemptive: bool) -> None:
+                 preemptive: bool, warm_start: bool = False) -> None:
         self.req = request
         self.k = lookahead
         self.n_servers = num_target_servers
         self.preemptive = preemptive
+        self.warm_start = warm_start
         self.S = request.max_new_tokens
         self.t = Fraction(0)
         # output
@@ -116,6 +124,8 @@ class _DSISimulation:
 
     def run(self) -> Result:
         self._start_round(0)
+        if self.warm_start:
+            self._start_warmups()
         self._dispatch_phase()
         while self.heap and not self._finished():
             self.t = self.heap[0][0]
@@ -133,7 +143,7 @@ class _DSISimulation:
             raise AssertionError("DSI simulation stalled before resolving every position")
         for task in self.tasks:  # close the books: nothing is left running
             if task.state in ("queued", "running"):
-                self._cancel(task)
+                self._cancel(task)  # (a warm-up still running when S tokens are out, too)
         return self._result()
 
     def _finished(self) -> bool:
@@ -142,6 +152,22 @@ class _DSISimulation:
     def _push(self, time: Fraction, event: object) -> None:
         heapq.heappush(self.heap, (time, self.sequence, event))
         self.sequence += 1
+
+    def _start_warmups(self) -> None:
+        """Warm start: servers 1..N−1 prefill the prompt from t = 0 (server 0 runs the frontier)."""
+        assert self.n_servers is not None
+        self.server_task.append(None)  # server 0: the frontier task at position 0 is its prefill
+        self.server_prefilled.append(False)
+        self.server_forwards.append(0)
+        for server in range(1, self.n_servers):
+            task = _Task(len(self.tasks), "warmup", 0, 0, self.round, self.t, state="running")
+            self.tasks.append(task)
+            duration = self.req.latency.duration("target", server, 0, prefill=True)
+            task.server, task.start, task.end, task.prefill = server, self.t, self.t + duration, True
+            self.server_task.append(task)
+            self.server_prefilled.append(False)
+            self.server_forwards.append(1)
+            self._push(task.end, task)
 
     # ------------------------------------------------------------------ rounds
 
@@ -171,6 +197,9 @@ class _DSISimulation:
             return  # preempted earlier: its server was freed then
         self.server_task[server] = None
         self.server_prefilled[server] = True
+        if task.kind == "warmup":  # the server now holds the prompt; nothing to deliver
+            task.state = "done"
+            return
         if task.state == "cancelled":  # non-preemptive: the result is discarded
             return
         task.state = "done"
@@ -239,7 +268,8 @@ class _DSISimulation:
         self._start_round(i + 1)
 
     def _live_tasks(self) -> list[_Task]:
-        return [task for task in self.tasks if task.state in ("queued", "running")]
+        """Queued or running round tasks (warm-ups belong to no round and are never cancelled)."""
+        return [task for task in self.tasks if task.state in ("queued", "running") and task.kind != "warmup"]
 
     def _cancel(self, task: _Task) -> None:
         """Preemption: drop a queued task; free a running task's server (if preemptive)."""
@@ -357,15 +387,18 @@ class _DSISimulation:
             accepted_drafts=self.accepted,
             rejected_drafts=self.rejected,
         )
-        params = {"lookahead": self.k, "sp_degree": self.n_servers, "preemptive": self.preemptive}
+        params = {"lookahead": self.k, "sp_degree": self.n_servers, "preemptive": self.preemptive,
+                  "warm_start": self.warm_start}
         return Result("dsi", tuple(self.tokens), tuple(self.times), tuple(records), counters, params)
 
 
 def run_dsi(request: Request, lookahead: int, num_target_servers: int | None = None, *,
-            preemptive: bool = True) -> Result:
-    """Run DSI(k, N); ``num_target_servers=None`` means unlimited servers."""
+            preemptive: bool = True, warm_start: bool = False) -> Result:
+    """Run DSI(k, N); ``num_target_servers=None`` means unlimited servers (no warm start then)."""
     if lookahead < 1:
         raise ConfigError(f"lookahead k must be >= 1, got {lookahead}")
     if num_target_servers is not None and num_target_servers < 1:
         raise ConfigError(f"sp_degree N must be >= 1, got {num_target_servers}")
-    return _DSISimulation(request, lookahead, num_target_servers, preemptive).run()
+    if warm_start and num_target_servers is None:
+        raise ConfigError("warm_start needs a finite sp_degree N (every server prefills the prompt at t = 0)")
+    return _DSISimulation(request, lookahead, num_target_servers, preemptive, warm_start).run()

@@ -40,14 +40,15 @@ generation_params = st.fixed_dictionaries({
 
 @settings(max_examples=examples(40))
 @given(pair=toy_pairs(), params=generation_params, tokens=st.integers(1, 24),
-       jitter_seed=st.integers(0, 1000), preemptive=st.booleans(), charge_wakeups=st.booleans())
+       jitter_seed=st.integers(0, 1000), preemptive=st.booleans(), charge_wakeups=st.booleans(),
+       warm_start=st.booleans())
 def test_dsi_tokens_equal_reference_under_jitter(pair, params, tokens, jitter_seed, preemptive,
-                                                 charge_wakeups):
+                                                 charge_wakeups, warm_start):
     target, drafter = pair
     expected = generate(target, drafter, [1, 0], tokens, algorithm="dsi", **params)
     engine = jittery_engine(jitter_seed, charge_wakeups=charge_wakeups)
     got = engine.generate(target, drafter, [1, 0], tokens, algorithm="dsi", latency=FAST_LATENCY,
-                          preemptive=preemptive, **params)
+                          preemptive=preemptive, warm_start=warm_start, **params)
     assert got.tokens == expected.tokens
     assert len(got.times) == len(got.tokens)
     assert replay_cache(got.trace) == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 from gpu_runtime.engine import RuntimeEngine
 from gpu_runtime.models import ReferenceModelAdapter
 from gpu_runtime.servers import ServerCache
+from reference import generate
 from reference.latency import LatencyModel
 from reference.toy_models import SyntheticAcceptancePair, TabularLM
 from tests.gpu_runtime.helpers import replay_cache
@@ -78,3 +79,23 @@ def test_server_cache_crops_to_the_common_prefix():
     assert reused == 2 and cache.cache == [1, 2, 0, 0, 0]
     rows, reused = cache.forward((1, 2, 0, 0, 0), need=3)  # same ids: the 3 needed are recomputed
     assert reused == 2 and rows.shape == (3, 5)
+
+
+def test_warm_start_prefills_the_prompt_on_every_other_server_and_later_tasks_reuse_it():
+    """N = 3, warm start, target prefill 60 ms / decode 20 ms, drafter 4 ms, k = 2, a = 1.
+    Servers 1 and 2 run a warm-up on the 3 prompt ids at once (prefill floor: >= 60 ms);
+    server 0 runs the frontier task (its own prefill). Every later task on servers 1 and 2
+    starts after the warm-up, reuses at least the prompt, and pays no prefill."""
+    pair = SyntheticAcceptancePair(6, 1.0, seed=4)
+    latency = LatencyModel(target_decode=20, drafter_decode=4, target_prefill=60)
+    result = RuntimeEngine().generate(pair.target, pair.drafter, PROMPT, 12, lookahead=2, sp_degree=3,
+                                      latency=latency, warm_start=True)
+    reference = generate(pair.target, pair.drafter, PROMPT, 12, lookahead=2, sp_degree=3, latency=latency,
+                         warm_start=True)
+    assert result.tokens == reference.tokens
+    for server in ("target:1", "target:2"):
+        warmup, *later = _records(result, server)
+        assert (warmup.kind, warmup.tokens_processed, warmup.prefill) == ("warmup", 3, True)
+        assert warmup.end - warmup.start >= 0.06 - 1e-9  # the prefill floor
+        assert later and all(r.start >= warmup.end and not r.prefill and r.cache_reused >= 3 for r in later)
+    assert _records(result, "target:0")[0].kind == "frontier"

@@ -48,6 +48,22 @@ def test_bench_json_has_measured_predicted_speedup_and_overhead(capsys):
     assert out["tokens_agree"] is True
 
 
+def test_bench_warm_start_is_passed_to_both_engines(capsys):
+    """Target prefill 12 ms, decode 4 ms, N = 3: with warm start the reference's DSI prediction
+    is what the runtime is compared with, and the tokens agree."""
+    argv = ["bench", "--json", "--tokens", "8", "--runs", "1", "--target-ms", "4", "--drafter-ms", "1",
+            "--target-prefill-ms", "12", "--k", "2", "--sp", "3", "--acceptance", "0.5"]
+    warm, cold = _json(capsys, [*argv, "--warm-start"]), _json(capsys, argv)
+    assert warm["config"]["warm_start"] is True and cold["config"]["warm_start"] is False
+    assert warm["tokens_agree"] and cold["tokens_agree"]
+    pair = SyntheticAcceptancePair(64, 0.5, seed=0)
+    latency = LatencyModel(target_decode=4, drafter_decode=1, target_prefill=12)
+    expected = generate(pair.target, pair.drafter, [1, 2, 3], 8, lookahead=2, sp_degree=3, latency=latency,
+                        warm_start=True)
+    assert warm["predicted"]["dsi"] == pytest.approx(float(expected.latency) * 1e-3)
+    assert cold["predicted"]["dsi"] != warm["predicted"]["dsi"]  # the flag changes the schedule
+
+
 @pytest.mark.parametrize("argv", [
     ["generate", "--drafter-ms", "30"],  # c > 1
     ["generate", "--k", "0"],
@@ -56,6 +72,7 @@ def test_bench_json_has_measured_predicted_speedup_and_overhead(capsys):
     ["generate", "--prompt", "a,b"],
     ["bench", "--runs", "0"],
     ["bench", "--sp", "0"],
+    ["generate", "--warm-start"],  # warm start needs a finite N
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv):
     assert main(argv) == 2

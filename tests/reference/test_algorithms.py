@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from properties.profiles import examples
 from reference import LatencyModel, generate, tokens_by
+from reference.errors import ConfigError
 from reference.results import max_concurrent_target_tasks
 from reference.toy_models import AcceptancePathPair, MixtureDrafter, SyntheticAcceptancePair, TabularLM
 
@@ -174,3 +175,65 @@ def test_torch_module_adapter_acts_as_a_reference_model():
     runs = [generate(target, drafter, [1, 2], 10, algorithm=alg, lookahead=3, sp_degree=2, seed=5)
             for alg in ("nonsi", "si", "dsi")]
     assert runs[0].tokens == runs[1].tokens == runs[2].tokens
+
+
+# ---------------------------------------------------------------- prefill: cold and warm start
+
+def _prefill_latencies(accept, k, N, c, target_prefill, drafter_prefill, *, warm_start):
+    pair = AcceptancePathPair(accept)
+    latency = LatencyModel.time_units(c, target_prefill=target_prefill, drafter_prefill=drafter_prefill)
+    common = {"mode": "greedy", "latency": latency}
+    S = len(accept)
+    return {
+        "nonsi": generate(pair.target, pair.drafter, [0], S, algorithm="nonsi", **common).latency,
+        "si": generate(pair.target, pair.drafter, [0], S, algorithm="si", lookahead=k, **common).latency,
+        "dsi": generate(pair.target, pair.drafter, [0], S, lookahead=k, sp_degree=N, warm_start=warm_start,
+                        **common).latency,
+    }
+
+
+@settings(max_examples=examples(400))
+@given(accept=st.lists(st.booleans(), min_size=1, max_size=14), k=st.integers(1, 6), N=st.integers(1, 6),
+       c=st.fractions(F(1, 20), F(1)), target_prefill=st.fractions(F(1), F(8)), share=st.fractions(F(0), F(1)))
+def test_warm_start_dsi_never_slower_than_nonsi_with_prefill(accept, k, N, c, target_prefill, share):
+    """Prefill latencies (drafter's between its decode latency and the target's prefill): with
+    warm start, pathwise T_DSI <= T_nonSI. (Cold start breaks this: see the regression below.)"""
+    drafter_prefill = c + share * (target_prefill - c)
+    T = _prefill_latencies(accept, k, N, c, target_prefill, drafter_prefill, warm_start=True)
+    assert T["dsi"] <= T["nonsi"]
+
+
+def test_prefill_cold_start_counterexample_is_fixed_by_warm_start():
+    """S = 2, k = 1, N = 2, c = 1/2, target prefill 4, drafter prefill 2, drafts accepted.
+    non-SI: x0 at 4, x1 at 5. Cold start: window [0, 1] starts at 2 on fresh server 1 and pays
+    the prefill, x1 at 6. Warm start: server 1 prefills the prompt over [0, 4]; the window runs
+    [4, 5] on the first free server, x1 at 5."""
+    cold = _prefill_latencies([True, True], 1, 2, F(1, 2), 4, 2, warm_start=False)
+    warm = _prefill_latencies([True, True], 1, 2, F(1, 2), 4, 2, warm_start=True)
+    assert (cold["nonsi"], cold["dsi"], warm["dsi"]) == (5, 6, 5)
+
+
+def test_warm_start_can_lose_to_si_when_drafts_come_early():
+    """Not a theorem: S = 2, k = 1, N = 5, c = 9/20, target prefill 47/20, drafter prefill 9/20,
+    draft accepted. SI: d0 at 9/20, one cold verification [9/20, 9/20 + 47/20] gives x0 and x1 at
+    14/5. DSI warm start: F0 on [0, 47/20] gives x0; the window [0, 1] (d0 at 9/20) waits for a
+    warmed server until 47/20 and runs one decode: x1 at 67/20 > 14/5. Cold start runs the
+    window at once on a fresh server: x1 at 14/5 too."""
+    warm = _prefill_latencies([True, True], 1, 5, F(9, 20), F(47, 20), F(9, 20), warm_start=True)
+    cold = _prefill_latencies([True, True], 1, 5, F(9, 20), F(47, 20), F(9, 20), warm_start=False)
+    assert (warm["si"], warm["dsi"], cold["dsi"]) == (F(14, 5), F(67, 20), F(14, 5))
+
+
+def test_warm_start_runs_one_warmup_per_other_server_and_needs_finite_servers():
+    pair = SyntheticAcceptancePair(5, 0.6, seed=2)
+    latency = LatencyModel.time_units(F(1, 4), target_prefill=3)
+    result = generate(pair.target, pair.drafter, [1], 12, lookahead=2, sp_degree=4, latency=latency,
+                      warm_start=True)
+    warmups = [r for r in result.trace if r.kind == "warmup"]
+    assert sorted(r.server for r in warmups) == ["target:1", "target:2", "target:3"]
+    assert all((r.start, r.end, r.prefill, r.cancelled) == (0, 3, True, None) for r in warmups)
+    assert result.tokens == generate(pair.target, pair.drafter, [1], 12, lookahead=2, sp_degree=4,
+                                     latency=latency).tokens
+    assert max_concurrent_target_tasks(result.trace) <= 4
+    with pytest.raises(ConfigError, match="warm_start needs a finite sp_degree"):
+        generate(pair.target, pair.drafter, [1], 4, warm_start=True)

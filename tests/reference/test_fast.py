@@ -53,10 +53,13 @@ def test_nowait_round_times_match_the_closed_form(c, k):
 
 
 def test_si_monte_carlo_mean_matches_exact_expectation():
-    """α = 1e-6 two-sided (z = 4.89); 4000 paths of S = 200.
+    """α = 1e-6 two-sided (z = 4.89); 4000 paths of S = 200 (fixed seed: deterministic in CI).
 
-    Power: the per-path SD of T_SI/S is below 0.04 here, so the SE is below 6.3e-4 and a
-    bias of 0.5% of the mean (≥ 2e-3) is detected with power > 0.99 (z-shift ≥ 3.2 + 2.3).
+    Statistical test outside the registered family of properties/suite.py (a reference
+    self-check). Power: the measured per-path SD of T_SI/S is 0.0302, so se = 4.77e-4 on a
+    mean of 0.4083; against a shift of the mean by 1 % (4.08e-3, 8.6 se) the power is
+    Φ(8.6 − 4.89) + Φ(−8.6 − 4.89) = 0.9999 ≥ 0.99 (the smallest shift with power 0.99 is
+    (4.89 + 2.33)·se = 3.4e-3, 0.84 %).
     """
     c, a, k, S = 0.1, 0.8, 5, 200
     accept = np.random.default_rng(7).random((4000, S)) < a
@@ -68,9 +71,15 @@ def test_si_monte_carlo_mean_matches_exact_expectation():
 
 
 def test_dsi_monte_carlo_mean_matches_exact_expectation():
-    """Same α and design as the SI test, for DSI(5, 4) in the exact model."""
+    """Same α and design as the SI test, for DSI(5, 4) in the exact model; 8000 paths, S = 120.
+
+    Outside the registered family of properties/suite.py (a reference self-check).
+    Power: the measured per-path SD of T_DSI/S is 0.0396, so se = 0.0396/√8000 = 4.43e-4 on
+    a mean of 0.3242; against a 1 % shift (3.24e-3, 7.3 se) the power is
+    Φ(7.3 − 4.89) = 0.993 ≥ 0.99. (With the former 4000 paths it was 0.62.)
+    """
     c, a, k, N, S = 0.1, 0.8, 5, 4, 120
-    accept = np.random.default_rng(11).random((4000, S)) < a
+    accept = np.random.default_rng(11).random((8000, S)) < a
     per_token = exact.dsi_latency(accept, k, c, N) / S
     se = per_token.std(ddof=1) / math.sqrt(per_token.size)
     expected = dsi_expected_latency(c, a, k, N, S) / S
@@ -105,7 +114,12 @@ def test_paper_model_hand_computed():
 
 
 def test_paper_model_monte_carlo_matches_its_dp():
-    """α = 1e-6 (z < 4.89) over 20000 repeats of S = 60."""
+    """α = 1e-6 two-sided (z < 4.89) over 20000 repeats of S = 60 (fixed seed).
+
+    Outside the registered family. Power: the measured SD of T is 3.23, se = 0.0229 on a
+    mean of 42.97; against a shift of 0.5 % of the mean (0.215, 9.4 se) the power is
+    Φ(9.4 − 4.89) > 0.9999 (power 0.99 is reached at a shift of 0.165, 0.38 %).
+    """
     c, a, k, S = 0.3, 0.6, 3, 60
     runs = paper.paper_latencies(c, a, k, S, 20000, seed=3, sp_degree=None)["dsi"]
     z = abs(runs.mean() - paper_dsi_expected_latency(c, a, k, S)) / (runs.std(ddof=1) / math.sqrt(runs.size))

@@ -28,9 +28,12 @@ def test_mixture_drafter_hits_requested_overlap(vocab, overlap, seed, prefix):
     drafter = MixtureDrafter(target, overlap=overlap, seed=seed + 1)
     p = target.next_token_probs(prefix)
     q = drafter.next_token_probs(prefix)
-    reachable = 1 - p.min()  # largest TV from p
+    reachable = 1 - p.min()  # largest TV from p (q = point mass on argmin p)
     if 1 - overlap <= reachable:
         assert abs(np.minimum(p, q).sum() - overlap) < 1e-9
+    else:  # unreachable: the documented fallback, the point mass on argmin p (overlap min p)
+        assert q[int(np.argmin(p))] == pytest.approx(1.0, abs=1e-12)
+        assert abs(np.minimum(p, q).sum() - p.min()) < 1e-9
 
 
 @pytest.mark.parametrize("a", [0.0, 0.3, 0.9, 1.0])
@@ -46,8 +49,11 @@ def test_synthetic_greedy_pair_agreement_rate():
     pair = SyntheticAcceptancePair(5, 0.7, seed=1, mode="greedy")
     agree = [np.argmax(pair.target.next_token_probs([i, j])) == np.argmax(pair.drafter.next_token_probs([i, j]))
              for i in range(5) for j in range(400)]
-    # 2000 Bernoulli(0.7) coins: the 1e-6 two-sided band is about ±0.05
-    assert abs(np.mean(agree) - 0.7) < 0.05
+    # Statistical test outside the registered family of properties/suite.py; fixed seeds, so
+    # deterministic in CI. 2000 Bernoulli(0.7) agreements: fail iff |count − 1400| ≥ 101,
+    # exact binomial α = 9.7e-7 (two-sided). Power (exact binomial) against a true agreement
+    # rate off by 0.08: 0.997 at 0.62, 0.999 at 0.78 (≥ 0.99 for any |rate − 0.7| ≥ 0.08).
+    assert abs(int(np.sum(agree)) - 1400) <= 100, np.sum(agree)
 
 
 def test_acceptance_path_pair_forces_the_path():
