@@ -127,15 +127,7 @@ class _TemperatureDrafterOnly(PropertyRequest):
 class _BonusDropped(_DSISimulation):
     """Windows do not deliver p at the bonus position (timing only: tokens unchanged)."""
 
-    def _dispatch_ready_windows(self) -> None:
-        last_window_draft = self.S - 2
-        while self.next_window_first <= last_window_draft:
-            first = self.next_window_first
-            newest = min(first + self.k - 1, last_window_draft)
-            if newest not in self.drafts:
-                return
-            self._enqueue("window", first, newest)
-            self.next_window_first = newest + 1
+    bonus_positions = 0
 
 
 class _BonusWrongPosition(_DSISimulation):

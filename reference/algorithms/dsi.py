@@ -83,6 +83,9 @@ class _Draft:
 
 
 class _DSISimulation:
+    #: positions a window delivers past its newest draft: the bonus position (1, SPEC §4.3)
+    bonus_positions = 1
+
     def __init__(self, request: Request, lookahead: int, num_target_servers: int | None,
                  preemptive: bool, warm_start: bool = False) -> None:
         self.req = request
@@ -315,7 +318,7 @@ class _DSISimulation:
             newest = min(first + self.k - 1, last_window_draft)
             if newest not in self.drafts:
                 return
-            self._enqueue("window", first, newest + 1)
+            self._enqueue("window", first, newest + self.bonus_positions)
             self.next_window_first = newest + 1
 
     def _start_next_draft(self) -> None:

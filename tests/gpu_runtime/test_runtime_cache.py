@@ -85,7 +85,8 @@ def test_warm_start_prefills_the_prompt_on_every_other_server_and_later_tasks_re
     """N = 3, warm start, target prefill 60 ms / decode 20 ms, drafter 4 ms, k = 2, a = 1.
     Servers 1 and 2 run a warm-up on the 3 prompt ids at once (prefill floor: >= 60 ms);
     server 0 runs the frontier task (its own prefill). Every later task on servers 1 and 2
-    starts after the warm-up, reuses at least the prompt, and pays no prefill."""
+    starts after the warm-up, pays no prefill, and reuses the prompt — all of it but its last id
+    when the task must deliver p at output position 0, whose logits sit at that id."""
     pair = SyntheticAcceptancePair(6, 1.0, seed=4)
     latency = LatencyModel(target_decode=20, drafter_decode=4, target_prefill=60)
     result = RuntimeEngine().generate(pair.target, pair.drafter, PROMPT, 12, lookahead=2, sp_degree=3,
@@ -97,5 +98,6 @@ def test_warm_start_prefills_the_prompt_on_every_other_server_and_later_tasks_re
         warmup, *later = _records(result, server)
         assert (warmup.kind, warmup.tokens_processed, warmup.prefill) == ("warmup", 3, True)
         assert warmup.end - warmup.start >= 0.06 - 1e-9  # the prefill floor
-        assert later and all(r.start >= warmup.end and not r.prefill and r.cache_reused >= 3 for r in later)
+        assert later and all(r.start >= warmup.end and not r.prefill for r in later)
+        assert all(r.cache_reused >= (2 if r.first_position == 0 else 3) for r in later)
     assert _records(result, "target:0")[0].kind == "frontier"
