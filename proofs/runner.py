@@ -16,6 +16,7 @@ THEOREM_MODULES = (
     "proofs.t4_si_can_lose",
     "proofs.t5_t6_dominance",
     "proofs.t6_every_s",
+    "proofs.t6_finite_n",
     "proofs.t7_resources",
     "proofs.t8_strictly_faster",
     "proofs.t9_closed_forms",
