@@ -130,6 +130,22 @@ def _dominance(engine: Engine, request: EngineRequest) -> None:
     check_latency_dominance(engine, _decode_only(request).but(preemptive=True))
 
 
+@st.composite
+def _warm_start_requests(draw: st.DrawFn) -> EngineRequest:
+    """Requests with prefill latencies (drafter's ≤ target's), finite N, warm start, no jitter."""
+    request = draw(pst.generation_requests(max_length=14, jitter=False, with_processing=False))
+    lat = request.latency or LatencyModel()
+    target_prefill = draw(st.fractions(min_value=1, max_value=8, max_denominator=4))
+    drafter_prefill = draw(st.fractions(min_value=Fraction(1, 20), max_value=target_prefill, max_denominator=20))
+    return request.but(latency=LatencyModel(lat.target_decode, lat.drafter_decode, target_prefill, drafter_prefill),
+                       sp_degree=draw(pst.sp_degrees(unlimited=False)), preemptive=True, warm_start=True)
+
+
+def _warm_start_dominance(engine: Engine, request: EngineRequest) -> None:
+    # With prefill and warm start only T_DSI <= T_nonSI holds (SI can win: docs/reference.md).
+    check_latency_dominance(engine, request, against_si=False)
+
+
 def _illustration(engine: Engine, *, shrink: bool = True) -> None:
     check_illustration(engine)
 
@@ -329,6 +345,9 @@ SUITE: tuple[SuiteProperty, ...] = (
                   "pathwise T_DSI <= T_nonSI (N >= 1) and <= T_SI (N >= 2), decode latencies",
                   _hypothesis(pst.generation_requests(max_length=14, jitter=False,
                                                       with_processing=False), _dominance, 60)),
+    SuiteProperty("warm_start_dominance", "latency", TIMED,
+                  "prefill latencies, warm start: pathwise T_DSI <= T_nonSI (N >= 1)",
+                  _hypothesis(_warm_start_requests(), _warm_start_dominance, 40)),
     SuiteProperty("exact_timing", "latency", TIMED,
                   "non-SI/SI times from the path (prefill included); DSI round-additive",
                   _hypothesis(pst.generation_requests(max_length=14, jitter=False, modes=("sample",),

@@ -58,6 +58,20 @@ def test_prefill_counterexample_to_pathwise_dominance() -> None:
         check_latency_dominance(engine, request)
 
 
+def test_warm_start_removes_the_prefill_counterexample() -> None:
+    """The request above with warm start: server 1 prefills the prompt over [0, 4], the window
+    [0, 1] runs [4, 5] on the first free server, x1 at 5 = T_nonSI (the suite's
+    warm_start_dominance property)."""
+    model = TabularLM(2, order=0, seed=0)
+    latency = LatencyModel.time_units(F(1, 2), target_prefill=4, drafter_prefill=2)
+    request = EngineRequest(model, model, (0,), 2, lookahead=1, sp_degree=2, latency=latency)
+    engine = ReferenceEngine()
+    assert engine.generate(request.but(warm_start=True)).times == (4, 5)
+    check_latency_dominance(engine, request.but(warm_start=True), against_si=False)
+    with pytest.raises(PropertyViolation, match="T_DSI = 6 > T_nonSI = 5"):
+        check_latency_dominance(engine, request, against_si=False)
+
+
 def test_non_preemptive_counterexample_to_pathwise_dominance() -> None:
     """Finding: without preemption (the runtime's variant, SPEC §4.3 step 6) T_DSI <= T_nonSI
     fails when c > 1/2.
