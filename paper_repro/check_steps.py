@@ -104,8 +104,7 @@ def sweep(engine_names: tuple[str, ...] = SWEEP_ENGINES,
     """
     from properties.engines import get_engine
     from properties.profiles import register_profiles
-    from properties.suite import SUITE
-    from properties.violation import PropertyViolation
+    from properties.suite import SUITE, failure_of
 
     register_profiles()
     engines = {name: get_engine(name) for name in engine_names}
@@ -119,15 +118,9 @@ def sweep(engine_names: tuple[str, ...] = SWEEP_ENGINES,
                 table[prop.name][name] = {"status": "n/a", "seconds": 0.0, "message": ""}
                 continue
             start = time.perf_counter()
-            try:
-                prop.run(engine, shrink=False)
-                status, message = "pass", ""
-            except PropertyViolation as exc:
-                status, message = "fail", str(exc)
-            except Exception as exc:  # an engine crash under a property fails it
-                status, message = "fail", f"{type(exc).__name__}: {exc}"
-            table[prop.name][name] = {"status": status, "seconds": time.perf_counter() - start,
-                                      "message": message[:500]}
+            message = failure_of(prop, engine)
+            table[prop.name][name] = {"status": "pass" if message is None else "fail",
+                                      "seconds": time.perf_counter() - start, "message": (message or "")[:500]}
     return table
 
 

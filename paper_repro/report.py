@@ -97,9 +97,10 @@ def print_claims_table(rows: Sequence[ClaimRow], *, width: int | None = None) ->
     console = Console(width=width or (None if _stdout_is_terminal() else 160), highlight=False)
     table = Table(title="DSI paper: each claim, how it is established here, and the verdict",
                   show_lines=True, expand=True)
-    for name, ratio in (("step", 2), ("claim", 7), ("how established", 8), ("ours", 7), ("paper", 3),
-                        ("verdict", 2)):
+    table.add_column("step", no_wrap=True, min_width=12)
+    for name, ratio in (("claim", 7), ("how established", 8), ("ours", 7), ("paper", 3)):
         table.add_column(name, ratio=ratio, overflow="fold")
+    table.add_column("verdict", no_wrap=True, min_width=14)
     for row in rows:
         table.add_row(row.step, row.claim, row.how, row.ours, row.paper, row.verdict)
     console.print(table)

@@ -276,13 +276,12 @@ DEMO_ATTEMPTS = 3
 def measured_demo_row() -> Any:
     """:func:`tiny_demo_row`, measured again (up to :data:`DEMO_ATTEMPTS` times) while CPU noise
     makes the drafter's TPOT exceed the target's; the last ConfigError propagates."""
-    for attempt in range(DEMO_ATTEMPTS):
+    for _ in range(DEMO_ATTEMPTS - 1):
         try:
             return tiny_demo_row()
         except ConfigError:
-            if attempt == DEMO_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+            continue
+    return tiny_demo_row()
 
 
 def table_step(context: StepContext) -> StepOutcome:

@@ -378,15 +378,24 @@ def failures(engine: Engine, *, stop_at_first: bool = True,
     for prop in SUITE:
         if (names is not None and prop.name not in names) or not prop.applies_to(engine):
             continue
-        try:
-            prop.run(engine, shrink=False)
-        except PropertyViolation as exc:
-            found.append((prop.name, str(exc)))
-        except Exception as exc:
-            found.append((prop.name, f"{type(exc).__name__}: {exc}"))
+        message = failure_of(prop, engine)
+        if message is not None:
+            found.append((prop.name, message))
         if found and stop_at_first:
             break
     return found
+
+
+def failure_of(prop: SuiteProperty, engine: Engine) -> str | None:
+    """Run one property without shrinking: None if it holds, else why it failed (a crash of
+    the engine under the property counts as a failure)."""
+    try:
+        prop.run(engine, shrink=False)
+    except PropertyViolation as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def first_failure(engine: Engine) -> tuple[str, str] | None:
