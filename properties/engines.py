@@ -35,7 +35,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from reference.algorithms.canonical import Request
-from reference.algorithms.dsi import _DSISimulation
 from reference.algorithms.nonsi import run_nonsi
 from reference.algorithms.si import run_si
 from reference.errors import ConfigError
@@ -45,6 +44,7 @@ from reference.models import LanguageModel, check_pair, check_prompt
 from reference.processing import SamplingConfig
 from reference.randomness import check_seed, u
 from reference.results import Result
+from reference.scheduler import DSIScheduler, VirtualDriver
 
 ENGINE_VARIABLE = "DSI_ENGINE"
 ALGORITHMS = ("dsi", "si", "nonsi", "plain")
@@ -174,7 +174,7 @@ class ReferenceEngine:
     """The reference's event simulations behind the engine protocol.
 
     request_class: the :class:`PropertyRequest` subclass to build (mutants change it).
-    dsi_class: the DSI simulation class (mutants subclass ``_DSISimulation``).
+    dsi_scheduler: the DSI scheduler class (schedule mutants override its public rule hooks).
     """
 
     capabilities = Capabilities(canonical=True, virtual_time=True, wall_time=False,
@@ -182,10 +182,10 @@ class ReferenceEngine:
 
     def __init__(self, name: str = "reference", *,
                  request_class: type[PropertyRequest] = PropertyRequest,
-                 dsi_class: type[_DSISimulation] = _DSISimulation) -> None:
+                 dsi_scheduler: type[DSIScheduler] = DSIScheduler) -> None:
         self.name = name
         self.request_class = request_class
-        self.dsi_class = dsi_class
+        self.dsi_scheduler = dsi_scheduler
 
     def __repr__(self) -> str:
         return f"ReferenceEngine({self.name!r})"
@@ -212,8 +212,9 @@ class ReferenceEngine:
             return run_si(req, request.lookahead)
         if request.warm_start and request.sp_degree is None:
             raise ConfigError("warm_start needs a finite sp_degree N (every server prefills the prompt at t = 0)")
-        return self.dsi_class(req, request.lookahead, request.sp_degree, request.preemptive,
-                              request.warm_start).run()
+        scheduler = self.dsi_scheduler(req, request.lookahead, request.sp_degree,
+                                       preemptive=request.preemptive, warm_start=request.warm_start)
+        return VirtualDriver(req, scheduler).run()
 
 
 # ---------------------------------------------------------------- the switch

@@ -1,8 +1,9 @@
 """Mutation harness: broken engines the suite must kill (SPEC §7, §10).
 
 Each mutant is the reference engine with one deliberate bug, built by subclassing
-:class:`~properties.engines.PropertyRequest` (token rule: kernel, draft, p, q) or the DSI
-event simulation (schedule) — ``reference/`` is never edited. The harness runs the suite
+:class:`~properties.engines.PropertyRequest` (token rule: kernel, draft, p, q) or by
+overriding a public rule hook of :class:`reference.scheduler.DSIScheduler` (schedule) —
+``reference/`` is never edited. The harness runs the suite
 (:func:`properties.suite.first_failure`, properties in suite order, no shrinking) against
 each mutant and records which property killed it and how long that took. A surviving mutant
 is a bug in the suite.
@@ -28,11 +29,11 @@ import numpy as np
 
 from properties.engines import Engine, PropertyRequest, ReferenceEngine
 from properties.suite import failures
-from reference.algorithms.dsi import _DSISimulation
 from reference.errors import ConfigError
 from reference.kernel import accepts, greedy, residual, sample
 from reference.models import processed_probs
 from reference.processing import SamplingConfig
+from reference.scheduler import DSIScheduler
 
 # ---------------------------------------------------------------- token-rule mutants
 
@@ -122,89 +123,75 @@ class _TemperatureDrafterOnly(PropertyRequest):
 
 
 # ---------------------------------------------------------------- schedule mutants (DSI)
+# Each overrides one public rule hook of reference.scheduler.DSIScheduler.
 
 
-class _BonusDropped(_DSISimulation):
+class _BonusDropped(DSIScheduler):
     """Windows do not deliver p at the bonus position (timing only: tokens unchanged)."""
 
     bonus_positions = 0
 
 
-class _BonusWrongPosition(_DSISimulation):
-    """The bonus position's p is computed on the prefix of the position before it."""
+class _BonusWrongPosition(DSIScheduler):
+    """The bonus position's p is the row of the position before it."""
 
-    def _complete_task(self, task) -> None:  # type: ignore[no-untyped-def]
-        super()._complete_task(task)
-        if task.kind == "window" and task.state == "done" and task.last > task.first:
-            bonus = task.last
-            if bonus >= len(self.tokens) and bonus in self.target_p:
-                self.target_p[bonus] = self.req.target_probs(self._speculative_prefix(bonus - 1))
+    def needed_positions(self, forward_id):  # type: ignore[no-untyped-def]
+        forward = self.forwards[forward_id]
+        if forward.kind == "window" and forward.state != "cancelled":
+            return list(range(forward.first, forward.last + 1))
+        return super().needed_positions(forward_id)
+
+    def on_target_output(self, forward, event) -> None:  # type: ignore[no-untyped-def]
+        super().on_target_output(forward, event)
+        bonus = forward.last
+        if forward.kind == "window" and bonus > forward.first and bonus in self.target_p:
+            self.target_p[bonus] = event.target_probs[bonus - 1]
 
 
-class _StaleTasksKept(_DSISimulation):
-    """After a rejection, running and queued tasks are not cancelled: they run to their end
-    on their servers (results discarded). Timing only: tokens unchanged."""
+class _StaleTasksKept(DSIScheduler):
+    """After a rejection, the round's tasks are not stopped: running ones keep their servers
+    to their end and queued ones still run (results discarded). Timing only."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        self.stale: set[int] = set()
+    def target_input(self, forward):  # type: ignore[no-untyped-def]
+        if forward.state == "cancelled":  # a stale task starting late: its output is discarded
+            return tuple(self.tokens[: forward.first])
+        return super().target_input(forward)
 
-    def _live_tasks(self):  # type: ignore[no-untyped-def]
-        return [t for t in super()._live_tasks() if t.task_id not in self.stale]
-
-    def _after_reject(self, i: int) -> None:
-        self.stale.update(t.task_id for t in self._live_tasks())
+    def after_reject(self, i: int) -> None:
+        for forward in self.live_round_tasks():
+            self.cancel(forward, stop=False)
         self.frontier_requests.clear()
-        if self.drafter_busy is not None:
-            self._preempt_draft()
-        self._start_round(i + 1)
-
-    def _complete_task(self, task) -> None:  # type: ignore[no-untyped-def]
-        if task.task_id in self.stale:
-            if task.server is not None and self.server_task[task.server] is task:
-                self.server_task[task.server] = None
-                self.server_prefilled[task.server] = True
-            task.state = "cancelled"
-            task.cancelled = self.t
-            return
-        super()._complete_task(task)
+        if self.drafter.busy is not None and self.drafter.busy.live:
+            self.cancel(self.drafter.busy)
+        self.start_round(i + 1)
 
 
-class _PostRejectionKept(_DSISimulation):
+class _PostRejectionKept(DSIScheduler):
     """After a rejection at i, the drafts after i are kept and resolved in the next round."""
 
-    def _after_reject(self, i: int) -> None:
+    def after_reject(self, i: int) -> None:
         kept = {j: v for j, v in self.drafts.items() if j > i}
-        super()._after_reject(i)
+        super().after_reject(i)
         self.drafts.update(kept)
         if kept:
             self.next_draft_position = max(kept) + 1
 
 
-class _NoFrontierChain(_DSISimulation):
+class _NoFrontierChain(DSIScheduler):
     """Step 5 missing: no frontier task after an accepted position (timing only)."""
 
-    def _after_accept(self, i: int) -> None:
-        for task in self._live_tasks():
-            if task.last <= i:
-                self._cancel(task)
+    def after_accept(self, i: int) -> None:
+        for forward in self.live_round_tasks():
+            if forward.last <= i:
+                self.cancel(forward)
 
 
-class _DrafterStalePrefix(_DSISimulation):
+class _DrafterStalePrefix(DSIScheduler):
     """The drafter drafts on a speculative prefix missing its newest draft."""
 
-    def _complete_draft(self, draft) -> None:  # type: ignore[no-untyped-def]
-        if self.drafter_busy is not draft:
-            return
-        self.drafter_busy = None
-        self.drafter_prefilled = True
-        if draft.round != self.round:
-            return
-        position = draft.position
-        prefix = self._speculative_prefix(position)
-        if position > self.round_start:
-            prefix = prefix[:-1]
-        self.drafts[position] = self.req.draft(position, prefix)
+    def draft_input(self, position: int) -> tuple[int, ...]:
+        prefix = super().draft_input(position)
+        return prefix[:-1] if position > self.round_start else prefix
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -224,8 +211,8 @@ def _request_mutant(name: str, cls: type[PropertyRequest]) -> Callable[[], Engin
     return lambda: ReferenceEngine(f"mutant:{name}", request_class=cls)
 
 
-def _dsi_mutant(name: str, cls: type[_DSISimulation]) -> Callable[[], Engine]:
-    return lambda: ReferenceEngine(f"mutant:{name}", dsi_class=cls)
+def _dsi_mutant(name: str, cls: type[DSIScheduler]) -> Callable[[], Engine]:
+    return lambda: ReferenceEngine(f"mutant:{name}", dsi_scheduler=cls)
 
 
 CATALOGUE: tuple[Mutant, ...] = (

@@ -1,0 +1,20 @@
+"""The one scheduler (SPEC §12): non-SI, SI and DSI as pure state machines, and the
+virtual-time driver that runs them in exact rational time.
+
+* :mod:`reference.scheduler.protocol` — forwards, start commands, end events, the token rule;
+* :mod:`reference.scheduler.base` — servers, FIFO queue, the cancellation rule, the instant;
+* :mod:`reference.scheduler.dsi` — the rules of DSI (SPEC §4.3);
+* :mod:`reference.scheduler.blocking` — non-SI, plain and SI (SPEC §4.1, §4.2);
+* :mod:`reference.scheduler.virtual` — the virtual-time driver.
+
+The runtime's wall-time driver (:mod:`gpu_runtime.driver`) runs the same classes.
+"""
+
+from reference.scheduler.base import Scheduler
+from reference.scheduler.blocking import NonSIScheduler, SIScheduler
+from reference.scheduler.dsi import DSIScheduler
+from reference.scheduler.protocol import TASK_KINDS, Ended, Forward, Start, TaskKind
+from reference.scheduler.virtual import VirtualDriver
+
+__all__ = ["TASK_KINDS", "DSIScheduler", "Ended", "Forward", "NonSIScheduler", "SIScheduler", "Scheduler",
+           "Start", "TaskKind", "VirtualDriver"]
