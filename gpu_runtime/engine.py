@@ -23,12 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gpu_runtime.dsi import DSIOrchestrator
+from gpu_runtime.driver import Inbox, WallDriver
 from gpu_runtime.floors import Floors
 from gpu_runtime.models import RuntimeModel, as_runtime_model
+from gpu_runtime.pool import ServerPool
 from gpu_runtime.request import RuntimeRequest
-from gpu_runtime.session import Session
-from gpu_runtime.si import run_nonsi, run_si
 from reference.errors import ConfigError, GenerationError, VocabularyMismatchError
 from reference.generate import ALGORITHMS
 from reference.latency import LatencyModel
@@ -36,6 +35,7 @@ from reference.models import check_prompt
 from reference.processing import SamplingConfig
 from reference.randomness import check_seed
 from reference.results import Result
+from reference.scheduler import DSIScheduler, NonSIScheduler, Scheduler, SIScheduler
 
 #: Declared capabilities (SPEC §10 engine protocol).
 CAPABILITIES = {
@@ -124,17 +124,20 @@ class RuntimeEngine:
             forward_timeout_s=self.forward_timeout_s,
         )
         servers = sp_degree if algorithm == "dsi" else 1
-        with Session(request, servers, with_drafter=with_drafter,
-                     target_models=self.target_replicas or None, target_devices=self.target_devices,
-                     drafter_device=self.drafter_device, charge_wakeups=self.charge_wakeups) as session:
-            if algorithm == "dsi":
-                result = DSIOrchestrator(session, request, lookahead, preemptive, warm_start).run()
-            elif algorithm == "si":
-                result = run_si(session, request, lookahead)
-            else:
-                result = run_nonsi(session, request, with_drafter=with_drafter)
-        if session.hung_threads:  # a forward whose result was no longer needed never returned
-            names = ", ".join(thread.name for thread in session.hung_threads)
+        if algorithm == "dsi":
+            scheduler: Scheduler = DSIScheduler(request, lookahead, sp_degree, preemptive=preemptive,
+                                                warm_start=warm_start)
+        elif algorithm == "si":
+            scheduler = SIScheduler(request, lookahead)
+        else:
+            scheduler = NonSIScheduler(request, with_drafter=with_drafter)
+        inbox = Inbox()
+        with ServerPool(request, inbox.post, num_target_servers=servers, with_drafter=with_drafter,
+                        target_models=self.target_replicas, target_devices=self.target_devices,
+                        drafter_device=self.drafter_device) as pool:
+            result = WallDriver(request, scheduler, pool, inbox, charge_wakeups=self.charge_wakeups).run()
+        if pool.hung_threads:  # a forward whose result was no longer needed never returned
+            names = ", ".join(thread.name for thread in pool.hung_threads)
             raise GenerationError(f"{names} did not finish its forward within forward_timeout_s="
                                   f"{self.forward_timeout_s} s (hung server; daemon thread left)")
         return result

@@ -1,36 +1,33 @@
-"""Latency emulation: a floor per forward, slept to an absolute deadline (SPEC §8, §10).
+"""Latency emulation: a floor per forward, in the latency model's time unit (SPEC §8, §10).
 
-A forward that starts at wall time ``t_start`` (seconds, ``time.perf_counter``) and whose
-floor is ``L`` ends no earlier than ``t_start + L``: the server computes, then sleeps until
-that absolute deadline (so compute time is absorbed by the floor instead of added to it).
-The sleep waits on a ``threading.Event``: cancelling the forward sets it, and the server is
-free at once (an emulated forward is interruptible; a real one is not).
-
-Floors come from a reference :class:`reference.latency.LatencyModel` in any time unit,
-times ``time_unit_s`` seconds per unit, so the reference predicts the same schedule in
-virtual time; its deterministic jitter applies. ``extra_jitter_s`` adds an independent
-uniform ``[0, extra_jitter_s)`` delay per forward, keyed by (seed, role, server, forward):
-a perturbation of the schedule that must never change the tokens.
+A forward that starts at nominal time t (time units) cannot end before ``t + floor``: the
+wall-time driver holds its output until then (:mod:`gpu_runtime.driver`), so compute time is
+absorbed by the floor instead of added to it, and cutting a cancelled forward short is
+immediate. Floors come from a reference :class:`reference.latency.LatencyModel` (its
+deterministic jitter included), so the reference predicts the same schedule in virtual time;
+one time unit is ``time_unit_s`` seconds. ``extra_jitter_s`` adds an independent uniform
+``[0, extra_jitter_s)`` delay per forward, keyed by (seed, role, server, forward): a
+perturbation of the schedule that must never change the tokens.
 """
 
 from __future__ import annotations
 
 import ctypes
-import threading
-import time
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
 from reference.errors import ConfigError
 from reference.latency import LatencyModel
 
-_PR_SET_TIMERSLACK = 29  # prctl option, <linux/prctl.h>
+_PR_SET_TIMERSLACK = 29  # prctl options, <linux/prctl.h>
+_PR_GET_TIMERSLACK = 30
 
 
 @dataclass(frozen=True)
 class Floors:
-    """Per-forward latency floors in seconds; ``latency=None`` means no floor (compute only)."""
+    """Per-forward latency floors; ``latency=None`` means no floor (compute time only)."""
 
     latency: LatencyModel | None = None
     time_unit_s: float = 1e-3  # seconds per unit of ``latency`` (default: units are ms)
@@ -43,36 +40,39 @@ class Floors:
         if not self.extra_jitter_s >= 0:
             raise ConfigError(f"extra_jitter_s must be >= 0, got {self.extra_jitter_s!r}")
 
-    def seconds(self, role: str, server: int, forward_index: int, *, prefill: bool) -> float:
-        """Floor of one forward: ``duration(role, server, index) · time_unit_s`` + extra jitter."""
-        floor = 0.0
+    def units(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
+        """Floor of one forward in time units: ``duration(role, server, index)`` + extra jitter."""
+        floor = Fraction(0)
         if self.latency is not None:
-            duration = self.latency.duration(role, server, forward_index, prefill=prefill)
-            floor = float(duration) * self.time_unit_s
+            floor = self.latency.duration(role, server, forward_index, prefill=prefill)
         if self.extra_jitter_s:
             role_id = 0 if role == "target" else 1
             rng = np.random.default_rng((self.jitter_seed, role_id, server, forward_index))
-            floor += float(rng.random()) * self.extra_jitter_s
+            floor += Fraction(float(rng.random()) * self.extra_jitter_s) / Fraction(self.time_unit_s)
         return floor
 
+    def seconds(self, role: str, server: int, forward_index: int, *, prefill: bool) -> float:
+        """The same floor in seconds."""
+        return float(self.units(role, server, forward_index, prefill=prefill)) * self.time_unit_s
 
-def precise_timers() -> bool:
-    """Linux: set the calling thread's timer slack to 1 ns (default 50 µs) so that sleeps end
-    close to their deadline; elsewhere a no-op. Returns whether it took effect."""
+    def longest_s(self) -> float:
+        """An upper bound on one floor in seconds (for stall detection)."""
+        longest = 0.0
+        if self.latency is not None:
+            lat = self.latency
+            values = (lat.target_decode, lat.target_prefill, lat.drafter_decode, lat.drafter_prefill)
+            longest = float(max(v for v in values if v is not None)) * 2 * self.time_unit_s
+        return longest + self.extra_jitter_s
+
+
+def timer_slack(nanoseconds: int | None = 1) -> int | None:
+    """Linux: set the calling thread's timer slack (default 50 µs) so that timed waits end
+    close to their deadline; returns the previous slack (None elsewhere, or to only read it)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_TIMERSLACK, 1, 0, 0, 0) == 0
+        previous = int(libc.prctl(_PR_GET_TIMERSLACK, 0, 0, 0, 0))
+        if nanoseconds is not None:
+            libc.prctl(_PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0)
+        return previous
     except (OSError, AttributeError):
-        return False
-
-
-def sleep_until(deadline: float, interrupt: threading.Event | None) -> bool:
-    """Sleep until ``time.perf_counter() >= deadline``; True if ``interrupt`` was set first."""
-    while True:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            return False
-        if interrupt is None:
-            time.sleep(remaining)
-        elif interrupt.wait(remaining):
-            return True
+        return None

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Literal
 
-#: Kinds of task in a trace.
-TASK_KINDS = ("frontier", "window", "verify", "decode", "draft")
+#: What a forward is for: DSI frontier and window tasks, warm-up prefills (warm start), SI
+#: verification, non-SI/plain decoding, and drafts.
+TaskKind = Literal["frontier", "window", "warmup", "verify", "decode", "draft"]
+TASK_KINDS: tuple[TaskKind, ...] = ("frontier", "window", "warmup", "verify", "decode", "draft")
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,18 @@ class TaskRecord:
     cancelled: time of cancellation, or None if its result was used or available.
     round: DSI round (epoch) the task belongs to; 0 for SI and non-SI.
     prefill: the forward paid its server's prefill latency.
+
+    The runtime (wall-time driver) writes the same records with the scheduler's nominal times
+    in seconds and adds what it observed (``None`` / empty in virtual time):
+    wall_start: when the server began computing (seconds since the request started);
+    wall_end: when the driver handled the instant at which the forward ended or stopped;
+    tokens_processed, cache_reused: positions the forward processed / reused from its
+        server's KV cache; input_ids: the forward's input (prompt included).
     """
 
     task_id: int
     server: str
-    kind: str
+    kind: TaskKind
     first_position: int
     last_position: int
     dispatch: Fraction
@@ -38,6 +48,11 @@ class TaskRecord:
     cancelled: Fraction | None
     round: int = 0
     prefill: bool = False
+    wall_start: float | None = None
+    wall_end: float | None = None
+    tokens_processed: int | None = None
+    cache_reused: int | None = None
+    input_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ The runtime's wall-time driver (:mod:`gpu_runtime.driver`) runs the same classes
 from reference.scheduler.base import Scheduler
 from reference.scheduler.blocking import NonSIScheduler, SIScheduler
 from reference.scheduler.dsi import DSIScheduler
-from reference.scheduler.protocol import TASK_KINDS, Ended, Forward, Start, TaskKind
+from reference.scheduler.protocol import Ended, Forward, Start
 from reference.scheduler.virtual import VirtualDriver
 
-__all__ = ["TASK_KINDS", "DSIScheduler", "Ended", "Forward", "NonSIScheduler", "SIScheduler", "Scheduler",
-           "Start", "TaskKind", "VirtualDriver"]
+__all__ = ["DSIScheduler", "Ended", "Forward", "NonSIScheduler", "SIScheduler", "Scheduler",
+           "Start", "VirtualDriver"]

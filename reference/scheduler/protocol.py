@@ -24,13 +24,11 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from reference.results import TaskKind
+
 #: Who runs a forward.
 Role = Literal["target", "drafter"]
 
-#: What a forward is for: DSI frontier and window tasks, warm-up prefills (warm start), SI
-#: verification, non-SI/plain decoding, and drafts.
-TaskKind = Literal["frontier", "window", "warmup", "verify", "decode", "draft"]
-TASK_KINDS: tuple[TaskKind, ...] = ("frontier", "window", "warmup", "verify", "decode", "draft")
 
 #: Life of a forward: queued (target tasks waiting for a server), running, done (its output
 #: was delivered), cancelled (no longer needed; ``stopped`` says whether it still holds its

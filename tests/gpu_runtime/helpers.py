@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from gpu_runtime.engine import RuntimeEngine
-from gpu_runtime.servers import common_prefix_length
+from gpu_runtime.workers import common_prefix_length
 from reference.latency import LatencyModel
 
 #: Floors of 1 ms (target) and 0.2 ms (drafter), plus up to 0.3 ms random jitter per forward.

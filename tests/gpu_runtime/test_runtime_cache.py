@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gpu_runtime.engine import RuntimeEngine
 from gpu_runtime.models import ReferenceModelAdapter
-from gpu_runtime.servers import ServerCache
+from gpu_runtime.workers import ServerCache
 from reference import generate
 from reference.latency import LatencyModel
 from reference.toy_models import SyntheticAcceptancePair, TabularLM
