@@ -1,34 +1,35 @@
 """The wall-time driver: the one scheduler run for real, on worker threads (SPEC §12).
 
 SimPy's ``RealtimeEnvironment`` in one idea: the same event loop as the virtual driver
-(:mod:`reference.scheduler.virtual`), paced by the wall clock. Each forward has a *nominal*
-start (the instant that started it, in the latency model's time unit) and a nominal end,
+(:mod:`reference.scheduler.virtual`), paced by the wall clock. Every forward has a *nominal*
+start — the instant that started it, in the latency model's time unit — and a nominal end:
 
-    end = max(start + floor, arrival of its output)          (time units, exact rationals)
+* **emulated latency** (``latency`` given: SPEC §10 floors): the floor *is* the forward,
+  ``end = start + floor`` exactly, and the real compute that produces its output is hidden
+  inside it. The driver takes instant T when the wall clock reaches T and the outputs of
+  every forward ending at T have arrived; an output arriving late (compute longer than its
+  floor, or a worker delayed by a busy machine) delays the observed clock, not the schedule.
+* **real latency** (no floors): the compute is the forward, ``end = arrival of its output``
+  (plus the optional ``extra_jitter_s`` floor: ``end = max(start + jitter, arrival)``).
 
-where the floor is the emulated latency (:mod:`gpu_runtime.floors`, 0 without floors) and
-the arrival is when the worker's output reached the driver. The driver sleeps until the
-wall clock reaches the earliest nominal end T, then hands the scheduler *every* forward with
-end exactly T as one instant — the virtual driver's simultaneous-event rule (SPEC §4.3 step 9)
-applied to equal deadlines, whatever order the threads woke in. A forward still computing
-then cannot end at or before T: its output would arrive after the instant was taken (arrivals
-are stamped under the inbox's lock, and the driver reads the clock under the same lock).
+At each instant the scheduler gets *every* forward with that exact (rational) end as one
+batch — the virtual driver's simultaneous-event rule (SPEC §4.3 step 9) applied to equal
+deadlines, whatever order the threads woke in. With emulated latency the nominal schedule
+therefore equals the reference's (tasks, servers, positions, rounds, dispatch order,
+cancellations, times), and what the machine adds shows only in the observed times
+(``wall_start``, ``wall_end``, ``Result.times``), checked against the prediction within a
+tolerance measured from jitter (docs/runtime.md). Nominal times are not charged the driver's
+wake-up lag; with ``charge_wakeups=True`` each instant happens when the driver observes it
+instead (everything charged: the schedule then drifts by the accumulated lag).
 
-So when floors exceed compute, nominal times equal the reference's virtual times exactly and
-the trace (tasks, servers, positions, rounds, dispatch order, cancellations) equals the
-reference's; what the machine adds shows in the observed times (``wall_start``, ``wall_end``,
-``Result.times``), checked against the prediction within a tolerance measured from jitter
-(docs/runtime.md). Nominal times are not charged the driver's wake-up lag; with
-``charge_wakeups=True`` each instant happens when the driver observes it instead (everything
-charged: the schedule then drifts from the virtual one by the accumulated lag).
-
-Cancellation (the rule of :mod:`reference.scheduler.base`): with ``preemptive=True`` the floor
-is interruptible and compute is not, so a cancelled forward whose output has arrived stops at
-once, and one still computing stops when its compute ends (its server is busy until then:
-no task is dispatched to it meanwhile). With ``preemptive=False`` a cancelled forward runs to
-its nominal end. Faults: a failed forward, a forward computing longer than
-``forward_timeout_s`` (a hung server) or no progress at all for the stall limit end the
-generation with :class:`reference.errors.GenerationError` — never a deadlock.
+Cancellation (the rule of :mod:`reference.scheduler.base`): an emulated forward is
+interruptible, so with ``preemptive=True`` a cancelled one stops at once (a compute still
+running for it finishes on its worker, unseen by the schedule); a real compute is not, so a
+cancelled forward without floors stops when its output arrives, and its server takes no new
+task before. With ``preemptive=False`` a cancelled forward runs to its nominal end. Faults: a
+failed forward, a forward computing longer than ``forward_timeout_s`` (a hung server) or no
+progress for the stall limit end the generation with
+:class:`reference.errors.GenerationError` — never a deadlock.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ class _Flight:
     start: Start
     job: Job
     deadline: Fraction  # nominal start + floor
-    cancel_at: Fraction | None = None  # set when stopping waits for the compute to end
+    arrival: Fraction | None = None  # nominal time its output arrived
+    cancel_at: Fraction | None = None  # cancelled while computing without floors: stops on arrival
     computed: Computed | None = None
     ended: bool = False
     wall_end: float | None = None
@@ -99,12 +101,14 @@ class WallDriver:
         self.pool = pool
         self.inbox = inbox
         self.floors: Floors = request.floors
+        self.emulated = request.floors.latency is not None
         self.unit = Fraction(self.floors.time_unit_s)
         self.charge_wakeups = charge_wakeups
         self.flights: dict[int, _Flight] = {}
-        self.heap: list[tuple[Fraction, int, int]] = []
+        self.heap: list[tuple[Fraction, int, int]] = []  # (nominal end, sequence, forward id)
         self.sequence = 0
         self.token_walls: list[float] = []
+        self.overruns = 0  # instants that waited for an output past their nominal time
         self.stall_s = 2 * request.forward_timeout_s + 10 * self.floors.longest_s()
         self.t0 = 0.0
         self._progress = 0.0
@@ -159,7 +163,13 @@ class WallDriver:
         floor = self.floors.units(start.role, start.server, start.forward_index, prefill=start.prefill)
         flight = _Flight(start, Job(start), at + floor)
         self.flights[start.forward_id] = flight
+        if self.emulated:  # the end is known now
+            self._push(flight.deadline, start.forward_id)
         self.pool.worker(start.role, start.server).submit(flight.job)
+
+    def _push(self, end: Fraction, forward_id: int) -> None:
+        heapq.heappush(self.heap, (end, self.sequence, forward_id))
+        self.sequence += 1
 
     def _cancel(self, time_: Fraction, forward_ids: list[int], wall: float, *, final: bool) -> list[int]:
         """Apply the cancellation rule; the forwards that stop now. After the last token
@@ -170,10 +180,10 @@ class WallDriver:
         for forward_id in forward_ids:
             flight = self.flights[forward_id]
             flight.job.cancelled.set()
-            if flight.computed is not None or final:  # compute done: the floor is cut at once
+            if self.emulated or final:  # an emulated forward is interruptible
                 flight.ended, flight.wall_end = True, wall
                 stopped.append(forward_id)
-            else:  # still computing (or about to start): stops when that ends
+            else:  # a real compute is not: it stops when its output arrives
                 flight.cancel_at = time_
         return stopped
 
@@ -184,7 +194,8 @@ class WallDriver:
             if not flight.ended:
                 flight.ended = True
                 flight.job.cancelled.set()
-                self.scheduler.resolve(flight.deadline, [Ended(forward_id)])
+                self.scheduler.resolve(max(flight.deadline, flight.arrival or flight.deadline),
+                                       [Ended(forward_id)])
 
     def _arrived(self, stamp: float, message: object) -> None:
         if isinstance(message, Failure):
@@ -193,14 +204,14 @@ class WallDriver:
                                   f"{error}") from error
         assert isinstance(message, Computed)
         flight = self.flights[message.forward_id]
-        flight.computed = message
-        arrival = self._nominal(stamp)
-        end = max(flight.cancel_at, arrival) if flight.cancel_at is not None else max(flight.deadline, arrival)
-        heapq.heappush(self.heap, (end, self.sequence, message.forward_id))
-        self.sequence += 1
+        flight.computed, flight.arrival = message, self._nominal(stamp)
+        if not self.emulated and not flight.ended:
+            floor = flight.cancel_at if flight.cancel_at is not None else flight.deadline
+            self._push(max(floor, flight.arrival), message.forward_id)
 
     def _next_instant(self) -> tuple[Fraction, list[Ended]]:
-        """Wait for the earliest nominal end; every forward ending then, as one instant."""
+        """Wait for the earliest nominal end whose outputs have all arrived; every forward
+        ending then, as one instant."""
         while True:
             messages, now = self.inbox.drain()
             for stamp, message in messages:
@@ -212,10 +223,18 @@ class WallDriver:
                 time_ = self.heap[0][0]
                 due = self._wall(time_)
                 if now >= due:
-                    return time_, self._pop_instant(time_)
-                timeout = min(timeout, due - now)
+                    if self._outputs_in(time_):
+                        return time_, self._pop_instant(time_)
+                    self.overruns += 1  # an output is late: wait for it (the schedule is unchanged)
+                else:
+                    timeout = min(timeout, due - now)
             self._check_progress(now)
             self.inbox.wait(timeout)
+
+    def _outputs_in(self, time_: Fraction) -> bool:
+        """Every live forward ending at ``time_`` has delivered its output."""
+        return all(self.flights[forward_id].computed is not None or self.flights[forward_id].ended
+                   for end, _, forward_id in self.heap if end == time_)
 
     def _pop_instant(self, time_: Fraction) -> list[Ended]:
         ended = []
@@ -244,23 +263,20 @@ class WallDriver:
     # ------------------------------------------------------------------ result
 
     def _record(self, record: TaskRecord) -> TaskRecord:
-        """Nominal times in seconds, plus what the worker and the driver observed."""
-        unit = float(self.unit)
-
-        def seconds(value: Fraction | None) -> float | None:
-            return None if value is None else float(value) * unit
-
+        """The scheduler's record (nominal times) plus what the worker and the driver observed."""
         flight = self.flights.get(record.task_id)
-        out = flight.computed if flight is not None else None
+        if flight is None:  # cancelled in the queue: never started
+            return record
+        out = flight.computed
         observed = {}
         if out is not None and not out.skipped:
             observed = {"wall_start": out.compute_start - self.t0, "tokens_processed": out.tokens_processed,
                         "cache_reused": out.cache_reused, "input_ids": out.input_ids}
-        return replace(record, dispatch=seconds(record.dispatch), start=seconds(record.start),
-                       end=seconds(record.end), cancelled=seconds(record.cancelled),
-                       wall_end=flight.wall_end if flight is not None else None, **observed)
+        return replace(record, wall_end=flight.wall_end, **observed)
 
     def _result(self) -> Result:
         result = self.scheduler.result()
-        return replace(result, times=tuple(self.token_walls), trace=tuple(map(self._record, result.trace)),
-                       params={**result.params, "engine": "runtime"})
+        return replace(result, times=tuple(self.token_walls), nominal_times=result.times,
+                       trace=tuple(map(self._record, result.trace)),
+                       params={**result.params, "engine": "runtime", "time_unit_s": self.floors.time_unit_s,
+                               "overruns": self.overruns})

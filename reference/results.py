@@ -23,14 +23,15 @@ class TaskRecord:
     kind: frontier / window (DSI target tasks), verify (SI), decode (non-SI), draft.
     first_position, last_position: the output positions this forward delivers p at
         (target tasks) or drafts (draft tasks).
-    dispatch, start, end: virtual times; ``start`` is None for a task cancelled in the queue;
+    dispatch, start, end: virtual (nominal) times in latency units; ``start`` is None for a task
+        cancelled in the queue;
         ``end`` is when its server became free (completion or preemption).
     cancelled: time of cancellation, or None if its result was used or available.
     round: DSI round (epoch) the task belongs to; 0 for SI and non-SI.
     prefill: the forward paid its server's prefill latency.
 
-    The runtime (wall-time driver) writes the same records with the scheduler's nominal times
-    in seconds and adds what it observed (``None`` / empty in virtual time):
+    The runtime (wall-time driver) writes the same records, with the same nominal times, and
+    adds what it observed (``None`` / empty in virtual time):
     wall_start: when the server began computing (seconds since the request started);
     wall_end: when the driver handled the instant at which the forward ended or stopped;
     tokens_processed, cache_reused: positions the forward processed / reused from its
@@ -71,16 +72,22 @@ class Result:
     """What every algorithm returns.
 
     tokens: generated ids only (prompt excluded).
-    times: resolution time r_i of each token (virtual time).
+    times: resolution time r_i of each token: virtual time (exact, latency units) for a
+        virtual-time engine; observed wall-clock seconds since the request started for a
+        wall-time engine (the runtime).
     latency: r of the last token (0 for an empty generation).
+    nominal_times: a wall-time engine's scheduled resolution times in latency units (the
+        schedule its driver followed, SPEC §12); empty for a virtual-time engine, whose
+        ``times`` are nominal. The trace's dispatch/start/end/cancelled times are nominal too.
     """
 
     algorithm: str
     tokens: tuple[int, ...]
-    times: tuple[Fraction, ...]
+    times: tuple[Fraction, ...] | tuple[float, ...]
     trace: tuple[TaskRecord, ...] = ()
     counters: Counters = field(default_factory=Counters)
     params: dict = field(default_factory=dict)
+    nominal_times: tuple[Fraction, ...] = ()
 
     @property
     def latency(self) -> Fraction:
