@@ -35,7 +35,7 @@ from reference.models import check_prompt
 from reference.processing import SamplingConfig
 from reference.randomness import check_seed
 from reference.results import Result
-from reference.scheduler import DSIScheduler, NonSIScheduler, Scheduler, SIScheduler
+from reference.scheduler import build_scheduler
 
 #: Declared capabilities (SPEC §10 engine protocol).
 CAPABILITIES = {
@@ -108,8 +108,6 @@ class RuntimeEngine:
             raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {sp_degree!r}")
         if algorithm != "plain" and drafter is None:
             raise ConfigError(f"algorithm {algorithm!r} needs a drafter")
-        if warm_start and algorithm == "dsi" and sp_degree is None:
-            raise ConfigError("warm_start needs a finite sp_degree N (every server prefills the prompt at t = 0)")
         with_drafter = algorithm != "plain"
         vocab_size = check_vocabularies(target, drafter if with_drafter else None)
         request = RuntimeRequest(
@@ -124,13 +122,8 @@ class RuntimeEngine:
             forward_timeout_s=self.forward_timeout_s,
         )
         servers = sp_degree if algorithm == "dsi" else 1
-        if algorithm == "dsi":
-            scheduler: Scheduler = DSIScheduler(request, lookahead, sp_degree, preemptive=preemptive,
-                                                warm_start=warm_start)
-        elif algorithm == "si":
-            scheduler = SIScheduler(request, lookahead)
-        else:
-            scheduler = NonSIScheduler(request, with_drafter=with_drafter)
+        scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=sp_degree,
+                                    preemptive=preemptive, warm_start=warm_start)
         inbox = Inbox()
         with ServerPool(request, inbox.post, num_target_servers=servers, with_drafter=with_drafter,
                         target_models=self.target_replicas, target_devices=self.target_devices,

@@ -35,8 +35,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from reference.algorithms.canonical import Request
-from reference.algorithms.nonsi import run_nonsi
-from reference.algorithms.si import run_si
 from reference.errors import ConfigError
 from reference.kernel import draft_token, verify
 from reference.latency import LatencyModel
@@ -44,7 +42,7 @@ from reference.models import LanguageModel, check_pair, check_prompt
 from reference.processing import SamplingConfig
 from reference.randomness import check_seed, u
 from reference.results import Result
-from reference.scheduler import DSIScheduler, VirtualDriver
+from reference.scheduler import DSIScheduler, VirtualDriver, build_scheduler
 
 ENGINE_VARIABLE = "DSI_ENGINE"
 ALGORITHMS = ("dsi", "si", "nonsi", "plain")
@@ -204,16 +202,9 @@ class ReferenceEngine:
             latency=request.latency if request.latency is not None else LatencyModel(),
             stop_tokens=request.stop_tokens, uniforms=request.uniforms,
         )
-        if request.algorithm == "plain":
-            return run_nonsi(req, with_drafter=False)
-        if request.algorithm == "nonsi":
-            return run_nonsi(req, with_drafter=True)
-        if request.algorithm == "si":
-            return run_si(req, request.lookahead)
-        if request.warm_start and request.sp_degree is None:
-            raise ConfigError("warm_start needs a finite sp_degree N (every server prefills the prompt at t = 0)")
-        scheduler = self.dsi_scheduler(req, request.lookahead, request.sp_degree,
-                                       preemptive=request.preemptive, warm_start=request.warm_start)
+        scheduler = build_scheduler(req, request.algorithm, lookahead=request.lookahead,
+                                    num_target_servers=request.sp_degree, preemptive=request.preemptive,
+                                    warm_start=request.warm_start, dsi_scheduler=self.dsi_scheduler)
         return VirtualDriver(req, scheduler).run()
 
 

@@ -14,15 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from reference.algorithms.canonical import Request
-from reference.algorithms.dsi import run_dsi
-from reference.algorithms.nonsi import run_nonsi
-from reference.algorithms.si import run_si
 from reference.errors import ConfigError
 from reference.latency import LatencyModel
 from reference.models import LanguageModel, check_pair, check_prompt
 from reference.processing import SamplingConfig
 from reference.randomness import check_seed
 from reference.results import Result
+from reference.scheduler import VirtualDriver, build_scheduler
 
 ALGORITHMS = ("dsi", "si", "nonsi", "plain")
 
@@ -77,10 +75,6 @@ def generate(
         latency=latency if latency is not None else LatencyModel(),
         stop_tokens=frozenset(int(t) for t in stop_tokens),
     )
-    if algorithm == "plain":
-        return run_nonsi(request, with_drafter=False)
-    if algorithm == "nonsi":
-        return run_nonsi(request, with_drafter=True)
-    if algorithm == "si":
-        return run_si(request, lookahead)
-    return run_dsi(request, lookahead, sp_degree, preemptive=preemptive, warm_start=warm_start)
+    scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=sp_degree,
+                                preemptive=preemptive, warm_start=warm_start)
+    return VirtualDriver(request, scheduler).run()
