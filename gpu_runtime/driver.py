@@ -194,8 +194,8 @@ class WallDriver:
             if not flight.ended:
                 flight.ended = True
                 flight.job.cancelled.set()
-                self.scheduler.resolve(max(flight.deadline, flight.arrival or flight.deadline),
-                                       [Ended(forward_id)])
+                late = flight.arrival if flight.arrival is not None and not self.emulated else flight.deadline
+                self.scheduler.resolve(max(flight.deadline, late), [Ended(forward_id)])
 
     def _arrived(self, stamp: float, message: object) -> None:
         if isinstance(message, Failure):

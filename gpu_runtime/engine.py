@@ -37,11 +37,17 @@ from reference.randomness import check_seed
 from reference.results import Result
 from reference.scheduler import build_scheduler
 
+#: How far observed times may lag the schedule: a token after its nominal time, a forward's
+#: compute after its nominal start (docs/runtime.md, "Timing tolerance": measured lags).
+TIMING_TOLERANCE_S = 0.04
+
 #: Declared capabilities (SPEC §10 engine protocol).
 CAPABILITIES = {
     "canonical": True,  # tokens are the canonical ones of SPEC §3
     "virtual_time": False,
     "wall_time": True,
+    "schedule_trace": True,  # the trace is the scheduler's, nominal times in latency units
+    "timing_tolerance_s": TIMING_TOLERANCE_S,
     "uniform_injection": False,
     "modes": ("sample", "greedy"),
     "algorithms": ALGORITHMS,

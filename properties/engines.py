@@ -106,7 +106,13 @@ class EngineRequest:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What an engine declares it can do (SPEC §10)."""
+    """What an engine declares it can do (SPEC §10, §12).
+
+    schedule_trace: a wall-time engine that reports the schedule it followed (a trace with
+        nominal times in latency units, and ``Result.nominal_times``): the schedule and
+        latency properties then run on it. time_unit_s: seconds per latency unit;
+        timing_tolerance_s: how far observed times may lag the schedule.
+    """
 
     canonical: bool
     virtual_time: bool
@@ -114,6 +120,14 @@ class Capabilities:
     uniform_injection: bool
     modes: frozenset[str] = frozenset({"sample", "greedy"})
     algorithms: frozenset[str] = frozenset(ALGORITHMS)
+    schedule_trace: bool = False
+    time_unit_s: float | None = None
+    timing_tolerance_s: float | None = None
+
+    @property
+    def timed(self) -> bool:
+        """Latencies can be checked exactly: virtual times, or a reported schedule."""
+        return self.virtual_time or self.schedule_trace
 
 
 @runtime_checkable

@@ -1,6 +1,8 @@
 """Latency properties of virtual-time engines (SPEC §4, §6 T5/T6/T9, §7, §10).
 
-All checks here need the ``canonical`` and ``virtual_time`` capabilities.
+All checks here need the ``canonical`` and ``timed`` capabilities: they read virtual times,
+or, for a wall-time engine that reports its schedule, its nominal times
+(:func:`scheduled`; its observed times are checked by ``properties.schedule``).
 
 * :func:`check_latency_dominance` — pathwise, for the same request: ``T_DSI ≤ T_nonSI`` for
   every N ≥ 1 and ``T_DSI ≤ T_SI`` for N ≥ 2 (T5, T6). No jitter: the theorems are about
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -39,8 +42,14 @@ from reference import closed_forms
 from reference.fast import exact as fast_exact
 from reference.latency import LatencyModel
 from reference.randomness import u
-from reference.results import tokens_by
+from reference.results import Result, tokens_by
 from reference.toy_models import SyntheticAcceptancePair, TabularLM
+
+
+def scheduled(engine: Engine, request: EngineRequest) -> Result:
+    """The engine's result with the times of its schedule (nominal times of a wall-time engine)."""
+    result = engine.generate(request)
+    return replace(result, times=result.nominal_times) if result.nominal_times else result
 
 
 def check_latency_dominance(engine: Engine, request: EngineRequest, *, against_si: bool = True) -> None:
@@ -49,14 +58,14 @@ def check_latency_dominance(engine: Engine, request: EngineRequest, *, against_s
     if lat.jitter:
         lat = LatencyModel(lat.target_decode, lat.drafter_decode, lat.target_prefill, lat.drafter_prefill)
     request = request.but(latency=lat, stop_tokens=frozenset())
-    t_dsi = engine.generate(request.but(algorithm="dsi")).latency
-    t_nonsi = engine.generate(request.but(algorithm="nonsi")).latency
+    t_dsi = scheduled(engine, request.but(algorithm="dsi")).latency
+    t_nonsi = scheduled(engine, request.but(algorithm="nonsi")).latency
     if t_dsi > t_nonsi:
         raise PropertyViolation("latency_dominance",
                                 f"T_DSI = {t_dsi} > T_nonSI = {t_nonsi} (N = {request.sp_degree}, "
                                 f"k = {request.lookahead}, {lat}, S = {request.max_new_tokens})")
     if against_si and (request.sp_degree is None or request.sp_degree >= 2):
-        t_si = engine.generate(request.but(algorithm="si")).latency
+        t_si = scheduled(engine, request.but(algorithm="si")).latency
         if t_dsi > t_si:
             raise PropertyViolation("latency_dominance",
                                     f"T_DSI = {t_dsi} > T_SI = {t_si} (N = {request.sp_degree}, "
@@ -114,7 +123,7 @@ def expected_si_times(path: list[bool], k: int, lat: LatencyModel) -> list[Fract
 def all_accepted_times(engine: Engine, request: EngineRequest, length: int) -> tuple[Fraction, ...]:
     """``R_m``: DSI resolution times of an all-accepted run of ``length`` tokens."""
     model = TabularLM(2, order=0, seed=0)
-    return engine.generate(request.but(target=model, drafter=model, prompt=(0,), mode="sample",
+    return scheduled(engine, request.but(target=model, drafter=model, prompt=(0,), mode="sample",
                                        max_new_tokens=length, algorithm="dsi", temperature=1.0,
                                        top_k=None, top_p=None)).times
 
@@ -146,18 +155,18 @@ def check_exact_timing(engine: Engine, request: EngineRequest) -> None:
     decode = LatencyModel(lat.target_decode, lat.drafter_decode)
     prefill = LatencyModel(lat.target_decode, lat.drafter_decode, lat.target_prefill, lat.drafter_prefill)
     base = request.but(stop_tokens=frozenset(), temperature=1.0, top_k=None, top_p=None, preemptive=True)
-    nonsi = engine.generate(base.but(algorithm="nonsi", latency=prefill))
+    nonsi = scheduled(engine, base.but(algorithm="nonsi", latency=prefill))
     first = prefill.target_prefill if prefill.target_prefill is not None else prefill.target_decode
     expected_nonsi = [first + i * prefill.target_decode for i in range(len(nonsi.tokens))]
     if list(nonsi.times) != expected_nonsi:
         raise PropertyViolation("exact_timing", f"non-SI times {nonsi.times} != {expected_nonsi}")
     path = acceptance_path(base, tuple(nonsi.tokens))
-    si = engine.generate(base.but(algorithm="si", latency=prefill))
+    si = scheduled(engine, base.but(algorithm="si", latency=prefill))
     expected_si = expected_si_times(path, base.lookahead, prefill)
     if list(si.times) != expected_si:
         raise PropertyViolation("exact_timing", f"SI times {list(map(str, si.times))} != "
                                 f"{list(map(str, expected_si))} for path {path}, k={base.lookahead}, {prefill}")
-    dsi = engine.generate(base.but(algorithm="dsi", latency=decode))
+    dsi = scheduled(engine, base.but(algorithm="dsi", latency=decode))
     expected_dsi = expected_dsi_times(engine, base.but(latency=decode), path)
     if list(dsi.times) != expected_dsi:
         raise PropertyViolation(
@@ -209,7 +218,7 @@ def check_illustration(engine: Engine) -> None:
     pairs = {"accept": (same, same), "reject": (PointMass(0), PointMass(1))}
     for (case, algorithm), expected in ILLUSTRATION.items():
         target, drafter = pairs[case]
-        result = engine.generate(EngineRequest(target, drafter, (0,), 100, algorithm=algorithm,
+        result = scheduled(engine, EngineRequest(target, drafter, (0,), 100, algorithm=algorithm,
                                                lookahead=1, sp_degree=7, latency=latency))
         got = tuple(tokens_by(result, t) for t in ILLUSTRATION_CHECKPOINTS)
         if got != expected:
@@ -253,7 +262,7 @@ def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int
     out = {}
     for algorithm, value in expected.items():
         count = repeats if isinstance(repeats, int) else repeats[algorithm]
-        samples = np.array([float(engine.generate(base.but(algorithm=algorithm, seed=seed_offset + r)).latency)
+        samples = np.array([float(scheduled(engine, base.but(algorithm=algorithm, seed=seed_offset + r)).latency)
                             for r in range(count)])
         mean = float(samples.mean())
         half = z * float(samples.std(ddof=1)) / math.sqrt(count)

@@ -43,6 +43,7 @@ from properties.latency import (
     check_monte_carlo_means,
 )
 from properties.profiles import active_profile, examples
+from properties.schedule import check_schedule_agreement, check_timing_fidelity, schedule_requests
 from properties.statistics import bonferroni_alpha
 from properties.trajectory import (
     check_greedy_acceptances,
@@ -318,7 +319,7 @@ def _monte_carlo(engine: Engine, *, shrink: bool = True) -> None:
 
 
 CANONICAL = ("canonical",)
-TIMED = ("canonical", "virtual_time")
+TIMED = ("canonical", "timed")
 
 SUITE: tuple[SuiteProperty, ...] = (
     SuiteProperty("result_contract", "contract", (),
@@ -339,6 +340,12 @@ SUITE: tuple[SuiteProperty, ...] = (
     SuiteProperty("exact_acceptance_rate", "exact", ("uniform_injection",),
                   "P[accept] == Σ min(p, q), exactly",
                   _hypothesis(_exact_cases(), _exact_acceptance, 20)),
+    SuiteProperty("schedule_agreement", "schedule", ("canonical", "schedule_trace"),
+                  "the engine's schedule (forwards, servers, rounds, times, cancellations) == the reference's",
+                  _hypothesis(schedule_requests(), check_schedule_agreement, 60)),
+    SuiteProperty("timing_fidelity", "timing", ("schedule_trace",),
+                  "observed times within the declared tolerance of the schedule (emulated and real latency)",
+                  lambda engine, shrink=True: check_timing_fidelity(engine)),
     SuiteProperty("illustration", "latency", TIMED,
                   "the paper's illustration: tokens by t = 14, 32, 56, 64", _illustration),
     SuiteProperty("latency_dominance", "latency", TIMED,

@@ -18,7 +18,7 @@ def test_engine_satisfies_property(engine: Engine, name: str) -> None:
 
 def test_suite_covers_every_property_of_spec_section_7() -> None:
     kinds = {prop.kind for prop in SUITE}
-    assert kinds == {"contract", "trajectory", "greedy", "exact", "latency", "statistical"}
+    assert kinds == {"contract", "trajectory", "greedy", "exact", "latency", "statistical", "schedule", "timing"}
 
 
 def test_statistical_level_is_the_bonferroni_share_of_one_in_a_million() -> None:

@@ -1,0 +1,162 @@
+"""Schedule properties of wall-time engines: the same algorithm, not only the same tokens.
+
+The canonical coupling makes tokens independent of the schedule (SPEC §3), so an engine that
+emits the right tokens may still not run DSI. An engine that reports its schedule (capability
+``schedule_trace``: a trace of :class:`reference.results.TaskRecord` with nominal times in
+latency units, and ``Result.nominal_times``) is checked against the reference on it (SPEC §12):
+
+* :func:`check_schedule_agreement` — the engine's trace equals the reference's for the same
+  request: the same forwards in the same order (kind, server, positions, round), the same
+  dispatch, start, end and cancellation times (exact rationals), the same prefill flags, and
+  the same tokens at the same nominal times;
+* :func:`check_timing_fidelity` — what the machine did stays within the engine's declared
+  tolerance of its schedule: every token is observed at most ``timing_tolerance_s`` after its
+  nominal time, and every forward starts computing at most that long after its nominal start
+  (a task queued behind a stale forward on a busy server fails this). One case runs with
+  emulated latency (floors long enough for this machine), one with real compute only (a
+  slow target model, every draft rejected, so cancellations hit forwards still computing).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import strategies as st
+
+from properties import strategies as pst
+from properties.engines import Engine, EngineRequest, ReferenceEngine
+from properties.violation import PropertyViolation
+from reference.latency import LatencyModel
+from reference.results import Result, TaskRecord
+from reference.toy_models import SyntheticAcceptancePair
+
+#: The fields of a trace record that make up the schedule (observed fields excluded).
+SCHEDULE_FIELDS = ("task_id", "server", "kind", "first_position", "last_position", "round", "dispatch",
+                   "start", "end", "cancelled", "prefill")
+
+
+def schedule_of(record: TaskRecord) -> tuple:
+    """The schedule part of a trace record."""
+    return tuple(getattr(record, name) for name in SCHEDULE_FIELDS)
+
+
+def trace_differences(expected: Result, got: Result, *, limit: int = 3) -> list[str]:
+    """Where ``got`` (a wall-time engine's result) departs from ``expected`` (the reference's)."""
+    problems = []
+    if got.tokens != expected.tokens:
+        problems.append(f"tokens {got.tokens} != {expected.tokens}")
+    if tuple(got.nominal_times) != tuple(expected.times):
+        problems.append(f"nominal token times {[str(t) for t in got.nominal_times]} != "
+                        f"{[str(t) for t in expected.times]}")
+    if len(got.trace) != len(expected.trace):
+        problems.append(f"{len(got.trace)} forwards != {len(expected.trace)}")
+    for mine, theirs in zip(got.trace, expected.trace, strict=False):
+        if schedule_of(mine) != schedule_of(theirs):
+            fields = [f"{name}: {a} != {b}" for name, a, b in
+                      zip(SCHEDULE_FIELDS, schedule_of(mine), schedule_of(theirs), strict=True) if a != b]
+            problems.append(f"forward {theirs.task_id} ({theirs.kind} {theirs.first_position}.."
+                            f"{theirs.last_position} on {theirs.server}): " + "; ".join(fields))
+            if len(problems) >= limit:
+                break
+    return problems
+
+
+def check_schedule_agreement(engine: Engine, request: EngineRequest) -> None:
+    """The engine's schedule and tokens equal the reference's for ``request``."""
+    expected = ReferenceEngine().generate(request)
+    got = engine.generate(request)
+    problems = trace_differences(expected, got)
+    if problems:
+        raise PropertyViolation("schedule_agreement", f"{request.algorithm} (k = {request.lookahead}, N = "
+                                f"{request.sp_degree}, S = {request.max_new_tokens}, {request.latency}, "
+                                f"warm_start = {request.warm_start}, preemptive = {request.preemptive}): "
+                                + " | ".join(problems))
+
+
+@st.composite
+def schedule_requests(draw: st.DrawFn) -> EngineRequest:
+    """Requests that exercise every rule: all algorithms, N unlimited / 1 / 2 / more, kc = 1/n
+    boundaries and kc ≥ 1, prefill, warm start, stop tokens, preemptive or not, jitter."""
+    request = draw(pst.generation_requests(max_length=14))
+    algorithm = draw(st.sampled_from(["dsi", "dsi", "dsi", "si", "nonsi", "plain"]))
+    lat = request.latency or LatencyModel()
+    if draw(st.booleans()):  # drafter latency on a kc = 1/n boundary (exact rational)
+        n = draw(st.integers(1, 3))
+        c = Fraction(1, request.lookahead * n)
+        lat = LatencyModel(lat.target_decode, lat.target_decode * c, lat.target_prefill,
+                           None if lat.drafter_prefill is None else min(lat.drafter_prefill, lat.target_decode),
+                           lat.jitter, lat.jitter_seed)
+    warm = algorithm == "dsi" and request.sp_degree is not None and draw(st.booleans())
+    V = request.target.vocab_size
+    stops = frozenset(draw(st.sets(st.integers(0, V - 1), max_size=1)))
+    return request.but(algorithm=algorithm, latency=lat, warm_start=warm, stop_tokens=stops)
+
+
+# ---------------------------------------------------------------- timing fidelity
+
+
+class SlowModel:
+    """A reference model whose every ``next_token_probs`` call takes ``seconds`` of real time
+    (a compute the runtime cannot interrupt)."""
+
+    def __init__(self, model: object, seconds: float) -> None:
+        self.model = model
+        self.seconds = seconds
+        self.vocab_size = model.vocab_size  # type: ignore[attr-defined]
+
+    def next_token_probs(self, prefix: object) -> np.ndarray:
+        time.sleep(self.seconds)
+        return self.model.next_token_probs(prefix)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"SlowModel({self.model!r}, {self.seconds})"
+
+
+def timing_lags(result: Result, time_unit_s: float) -> tuple[list[float], list[float]]:
+    """(token lags, start lags) in seconds: observed minus nominal."""
+    tokens = [float(observed) - float(nominal) * time_unit_s
+              for observed, nominal in zip(result.times, result.nominal_times, strict=True)]
+    starts = [record.wall_start - float(record.start) * time_unit_s
+              for record in result.trace if record.wall_start is not None and record.start is not None]
+    return tokens, starts
+
+
+def _check_lags(name: str, result: Result, unit: float, tolerance: float) -> None:
+    tokens, starts = timing_lags(result, unit)
+    worst_token, worst_start = max(tokens, default=0.0), max(starts, default=0.0)
+    if worst_token > tolerance or worst_start > tolerance:
+        raise PropertyViolation("timing_fidelity", f"{name}: a token observed {worst_token * 1e3:.2f} ms "
+                                f"after its nominal time, a forward starting {worst_start * 1e3:.2f} ms after "
+                                f"its nominal start (tolerance {tolerance * 1e3:.1f} ms)")
+
+
+#: Emulated floors of the fidelity case: a target forward ≥ 5 ms, a draft ≥ 1 ms (this
+#: machine's toy forwards take well under 1 ms when it is not overloaded).
+FIDELITY_TARGET_S, FIDELITY_DRAFTER_S = 5e-3, 1e-3
+#: Real compute of the slow target in the no-floor case (per position it delivers).
+SLOW_TARGET_S = 0.06
+
+
+def check_timing_fidelity(engine: Engine) -> None:
+    """Observed times within the engine's tolerance of its schedule (emulated and real latency)."""
+    caps = engine.capabilities
+    unit, tolerance = caps.time_unit_s, caps.timing_tolerance_s
+    if unit is None or tolerance is None:
+        raise PropertyViolation("timing_fidelity", "the engine declares no time_unit_s / timing_tolerance_s")
+    pair = SyntheticAcceptancePair(8, 0.7, seed=3)
+    target_units = max(1, math.ceil(FIDELITY_TARGET_S / unit))
+    drafter_units = max(1, math.ceil(FIDELITY_DRAFTER_S / unit))
+    emulated = LatencyModel(target_decode=target_units, drafter_decode=min(drafter_units, target_units))
+    for algorithm, n_servers in (("dsi", 3), ("si", None), ("nonsi", None)):
+        request = EngineRequest(pair.target, pair.drafter, (1,), 16, algorithm=algorithm, lookahead=3,
+                                sp_degree=n_servers, latency=emulated, seed=5)
+        _check_lags(f"{algorithm}, emulated latency", engine.generate(request), unit, tolerance)
+    # real compute only: a = 0, so every draft is rejected and the round's window (still
+    # computing on its server) is cancelled; the next window needs a server (N = 3: one is idle)
+    never = SyntheticAcceptancePair(4, 0.0, seed=4)
+    request = EngineRequest(SlowModel(never.target, SLOW_TARGET_S), never.drafter, (1,), 4, algorithm="dsi",
+                            lookahead=1, sp_degree=3, latency=None, seed=1)
+    _check_lags("dsi, real compute", engine.generate(request), unit, tolerance)
