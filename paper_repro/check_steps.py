@@ -26,6 +26,7 @@ from typing import Any
 
 from paper_repro.artifacts import write_csv, write_json
 from paper_repro.report import ClaimRow
+from paper_repro.settings import Step, StepContext, StepOutcome
 
 # ------------------------------------------------------------------ proofs
 
@@ -46,9 +47,8 @@ def proof_verdict(theorem_id: str, status: str) -> str:
     return "not reproduced" if status == "refuted" else "error"
 
 
-def proofs_step(context: Any) -> Any:
+def proofs_step(context: StepContext) -> StepOutcome:
     """Run every theorem of ``proofs/`` (the ``dsi prove`` registry); one row per theorem."""
-    from paper_repro.steps import StepOutcome
     from proofs import runner
 
     results = runner.run()
@@ -147,9 +147,8 @@ def property_rows(table: dict[str, dict[str, dict[str, Any]]], descriptions: dic
     return rows
 
 
-def properties_step(context: Any) -> Any:
+def properties_step(context: StepContext) -> StepOutcome:
     """The quick property sweep: every property on the reference and the runtime engines."""
-    from paper_repro.steps import StepOutcome
     from properties.profiles import active_profile
     from properties.suite import SUITE
 
@@ -175,9 +174,8 @@ def mutant_row(outcomes: list[Any]) -> ClaimRow:
         note="survivors: " + ", ".join(survivors) if survivors else "")
 
 
-def mutants_step(context: Any) -> Any:
+def mutants_step(context: StepContext) -> StepOutcome:
     """Run the mutant catalogue; one row with the kill rate, the kill table as a section."""
-    from paper_repro.steps import StepOutcome
     from properties.mutants import format_table, run_catalogue
     from properties.profiles import register_profiles
 
@@ -221,10 +219,9 @@ def runtime_rows(bench: dict[str, Any], tolerance: float = RUNTIME_TOLERANCE) ->
     ]
 
 
-def runtime_step(context: Any) -> Any:
+def runtime_step(context: StepContext) -> StepOutcome:
     """``dsi bench`` with a short run: token agreement and measured vs predicted speedups."""
     from gpu_runtime.compare import BenchConfig, run_benchmark
-    from paper_repro.steps import StepOutcome
 
     bench = run_benchmark(BenchConfig(tokens=100, runs=3))
     write_json(context.out / "runtime" / "bench.json", bench)
@@ -335,10 +332,24 @@ def finding_rows() -> list[ClaimRow]:
     return rows
 
 
-def open_step(context: Any) -> Any:
+def open_step(context: StepContext) -> StepOutcome:
     """The explicit list of what is not established here, and the schedule-variant findings."""
-    from paper_repro.steps import StepOutcome
 
     rows = finding_rows() + open_claim_rows()
     write_csv(context.out / "open" / "open_claims.csv", [r.as_dict() for r in rows])
     return StepOutcome(rows)
+
+
+# ------------------------------------------------------------------ the step lists
+
+
+#: theorems, properties, mutants and runtime: what ``dsi repro all`` runs first
+CHECK_STEPS: list[Step] = [
+    Step("proofs", "machine-checked theorems (dsi prove)", proofs_step),
+    Step("properties", "the property suite on the reference and the runtime (quick sweep)", properties_step),
+    Step("mutants", "the mutant catalogue: kill rate of the property suite", mutants_step),
+    Step("runtime", "the runtime against the reference: tokens and wall-time speedups", runtime_step),
+]
+
+#: the explicit list of what is not established here: what ``dsi repro all`` runs last
+OPEN_STEP = Step("open", "claims not (fully) established here, and schedule-variant findings", open_step)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paper_repro import check_steps
-from paper_repro.steps import StepContext
+from paper_repro.settings import StepContext
 from properties.engines import register_engine
 from properties.mutants import MUTANTS, MutantOutcome
 
