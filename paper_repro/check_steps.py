@@ -10,8 +10,9 @@ same report (see :mod:`paper_repro.report` for the verdict vocabulary):
 * ``mutants``    — the mutant catalogue (``dsi mutants``): the kill rate;
 * ``runtime``    — ``dsi bench``: runtime tokens == reference tokens, and the measured
   wall-time speedups beside the reference's prediction;
-* ``open``       — what is *not* established here, with the reason, and the two findings
-  where a variant of the schedule breaks pathwise dominance (recomputed, not quoted).
+* ``open``       — what is *not* established here, with the reason, the findings where a
+  variant of the schedule breaks pathwise dominance (recomputed, not quoted), and a random
+  search over prefill latencies under cold and warm start (:mod:`paper_repro.prefill_search`).
 
 Each step runs in process; a failure is a row with verdict ``not reproduced`` or ``error``,
 which makes ``dsi repro all`` exit 1.
@@ -26,6 +27,7 @@ from typing import Any
 
 from paper_repro.artifacts import write_csv, write_json
 from paper_repro.report import ClaimRow
+from paper_repro.settings import Step, StepContext, StepOutcome
 
 # ------------------------------------------------------------------ proofs
 
@@ -46,9 +48,8 @@ def proof_verdict(theorem_id: str, status: str) -> str:
     return "not reproduced" if status == "refuted" else "error"
 
 
-def proofs_step(context: Any) -> Any:
+def proofs_step(context: StepContext) -> StepOutcome:
     """Run every theorem of ``proofs/`` (the ``dsi prove`` registry); one row per theorem."""
-    from paper_repro.steps import StepOutcome
     from proofs import runner
 
     results = runner.run()
@@ -147,9 +148,8 @@ def property_rows(table: dict[str, dict[str, dict[str, Any]]], descriptions: dic
     return rows
 
 
-def properties_step(context: Any) -> Any:
+def properties_step(context: StepContext) -> StepOutcome:
     """The quick property sweep: every property on the reference and the runtime engines."""
-    from paper_repro.steps import StepOutcome
     from properties.profiles import active_profile
     from properties.suite import SUITE
 
@@ -175,9 +175,8 @@ def mutant_row(outcomes: list[Any]) -> ClaimRow:
         note="survivors: " + ", ".join(survivors) if survivors else "")
 
 
-def mutants_step(context: Any) -> Any:
+def mutants_step(context: StepContext) -> StepOutcome:
     """Run the mutant catalogue; one row with the kill rate, the kill table as a section."""
-    from paper_repro.steps import StepOutcome
     from properties.mutants import format_table, run_catalogue
     from properties.profiles import register_profiles
 
@@ -221,10 +220,9 @@ def runtime_rows(bench: dict[str, Any], tolerance: float = RUNTIME_TOLERANCE) ->
     ]
 
 
-def runtime_step(context: Any) -> Any:
+def runtime_step(context: StepContext) -> StepOutcome:
     """``dsi bench`` with a short run: token agreement and measured vs predicted speedups."""
     from gpu_runtime.compare import BenchConfig, run_benchmark
-    from paper_repro.steps import StepOutcome
 
     bench = run_benchmark(BenchConfig(tokens=100, runs=3))
     write_json(context.out / "runtime" / "bench.json", bench)
@@ -303,7 +301,8 @@ def _variant_cases() -> list[tuple[VariantCase, Any]]:
                      "the prompt at t = 0)", "nonsi",
                      "the fix, in the reference and the runtime (warm_start=True): the case above; "
                      "Hypothesis (tests/reference/test_algorithms.py, 400 paths; the suite property "
-                     "warm_start_dominance) and a 20000-case random search found no T_DSI > T_nonSI"),
+                     "warm_start_dominance) and the random prefill search (its own row) found no "
+                     "T_DSI > T_nonSI"),
          prefill.but(warm_start=True)),
         (VariantCase("DSI never slower than SI, with prefill and warm start", "si",
                      "S = 2, k = 1, N = 5, c = 9/20, prefill 47/20 / 9/20: SI's one cold verification "
@@ -335,10 +334,57 @@ def finding_rows() -> list[ClaimRow]:
     return rows
 
 
-def open_step(context: Any) -> Any:
-    """The explicit list of what is not established here, and the schedule-variant findings."""
-    from paper_repro.steps import StepOutcome
+def prefill_search_rows(results: dict[str, Any], seed: int) -> list[ClaimRow]:
+    """Rows from :func:`paper_repro.prefill_search.search` (pure): one per start policy.
 
-    rows = finding_rows() + open_claim_rows()
+    Cold start losing to non-SI is the known ``finding``; warm start is the policy that restores
+    T_DSI <= T_nonSI, so a case where it loses is ``not reproduced``. Losing to SI under prefill
+    is a ``finding`` for either policy (no policy of the two dominates SI).
+    """
+    rows = []
+    for policy, r in results.items():
+        how = (f"paper_repro/prefill_search.py: {r.cases} random cases (seed {seed}; S <= 12, k <= 4, N <= 5, "
+               "c, prefills on a 1/20 grid, drafter prefill between c and the target's), reference event "
+               "simulation; `python -m paper_repro.prefill_search --cases N`")
+        ours = (f"DSI slower than non-SI in {r.slower_than_nonsi} of {r.cases}; slower than SI in "
+                f"{r.slower_than_si} of {r.cases_with_n_ge_2} cases with N >= 2")
+        note = "; ".join(f"smallest {label}: {text}" for label, text in
+                         (("vs non-SI", r.smallest_vs_nonsi), ("vs SI", r.smallest_vs_si)) if text)
+        if policy == "warm":
+            claim = "Prefill, warm start (every server prefills the prompt at t = 0): DSI never slower than non-SI"
+            verdict = "beyond" if r.slower_than_nonsi == 0 else "not reproduced"
+        else:
+            claim = "Prefill, cold start (a server pays its prefill on its first task): DSI vs non-SI and SI"
+            verdict = "finding" if r.slower_than_nonsi or r.slower_than_si else "beyond"
+        rows.append(ClaimRow(claim=claim, how=how, ours=ours, paper="not claimed (no prefill in the paper's model)",
+                             verdict=verdict, step="open", note=note))
+    return rows
+
+
+def open_step(context: StepContext) -> StepOutcome:
+    """The explicit list of what is not established here, the schedule-variant findings, and the
+    prefill search (:data:`paper_repro.prefill_search.REPRO_CASES` cases)."""
+    from paper_repro.prefill_search import REPRO_CASES, search
+
+    seed = 0
+    results = search(REPRO_CASES, seed)
+    rows = finding_rows() + prefill_search_rows(results, seed) + open_claim_rows()
     write_csv(context.out / "open" / "open_claims.csv", [r.as_dict() for r in rows])
-    return StepOutcome(rows)
+    write_json(context.out / "open" / "prefill_search.json",
+               {"seed": seed, "cases": REPRO_CASES, "policies": {p: r.as_dict() for p, r in results.items()}})
+    return StepOutcome(rows, data={"prefill_search": {p: r.as_dict() for p, r in results.items()}})
+
+
+# ------------------------------------------------------------------ the step lists
+
+
+#: theorems, properties, mutants and runtime: what ``dsi repro all`` runs first
+CHECK_STEPS: list[Step] = [
+    Step("proofs", "machine-checked theorems (dsi prove)", proofs_step),
+    Step("properties", "the property suite on the reference and the runtime (quick sweep)", properties_step),
+    Step("mutants", "the mutant catalogue: kill rate of the property suite", mutants_step),
+    Step("runtime", "the runtime against the reference: tokens and wall-time speedups", runtime_step),
+]
+
+#: the explicit list of what is not established here: what ``dsi repro all`` runs last
+OPEN_STEP = Step("open", "claims not (fully) established here, and schedule-variant findings", open_step)

@@ -1,10 +1,12 @@
 """CLI of paper_repro: ``dsi repro illustration|heatmaps|table|all`` and ``dsi heatmap`` (SPEC §9).
 
-Thin layer: it builds the validated settings objects and calls the step functions of
-:mod:`paper_repro.steps`; heavy imports (matplotlib, transformers) happen only when a command
-runs. ``--json`` prints exactly one JSON object on stdout. Exit status: 0 on success; for
-``repro all`` 1 when a claim is "not reproduced" or a step failed; 2 on invalid input (a
-``DSIError``, mapped by the root parser).
+Thin layer: it builds the validated settings objects (:mod:`paper_repro.settings`) and calls
+the step functions of :mod:`paper_repro.steps` or the runner (:mod:`paper_repro.runner`); heavy
+imports (matplotlib, transformers) happen only when a command runs. ``--json`` prints exactly
+one JSON object on stdout. Exit status: 0 on success; for ``repro all`` 1 when a claim is "not
+reproduced" or a step failed; 2 on invalid input (a ``DSIError``, mapped by the root parser).
+``repro all`` prints a compact summary (:mod:`paper_repro.summary`); the full claim table is
+``REPORT.md``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def _add_grid_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _grid_settings(args: argparse.Namespace) -> Any:
-    from paper_repro.steps import HeatmapSettings
+    from paper_repro.settings import HeatmapSettings
 
     if args.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {args.seed}")
@@ -61,7 +63,8 @@ def cmd_illustration(args: argparse.Namespace) -> int:
     from paper_repro import illustration
 
     if args.out:
-        from paper_repro.steps import StepContext, illustration_step
+        from paper_repro.settings import StepContext
+        from paper_repro.steps import illustration_step
 
         outcome = illustration_step(StepContext(out=Path(args.out)))
         counts = {case: outcome.data[case] for case in illustration.CASES}
@@ -123,7 +126,8 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
 
 def cmd_table(args: argparse.Namespace) -> int:
     from paper_repro.measurements import load_measurements, save_measurements
-    from paper_repro.steps import ReproSettings, StepContext, table_step
+    from paper_repro.settings import ReproSettings, StepContext
+    from paper_repro.steps import table_step
 
     measurements = args.measurements
     if args.measure:
@@ -156,8 +160,10 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_all(args: argparse.Namespace) -> int:
-    from paper_repro.report import print_claims_table, verdict_counts
-    from paper_repro.steps import HeatmapSettings, ReproSettings, run_steps, select_steps
+    from paper_repro.report import verdict_counts
+    from paper_repro.runner import run_steps, select_steps
+    from paper_repro.settings import HeatmapSettings, ReproSettings
+    from paper_repro.summary import FAILING, print_summary
 
     if args.measurements:
         from paper_repro.measurements import load_measurements
@@ -167,14 +173,12 @@ def cmd_all(args: argparse.Namespace) -> int:
     settings = ReproSettings(heatmap=HeatmapSettings(), measurements=args.measurements,
                              table_demo=args.demo, progress=not args.no_progress and not args.json)
     summary = run_steps(steps, args.out, settings, figures_dir=args.figures)
-    bad = [r for r in summary.rows if r.verdict in ("not reproduced", "error")]
+    bad = [r for r in summary.rows if r.verdict in FAILING]
     if args.json:
         _print_json({"out": str(summary.out), "claims": [r.as_dict() for r in summary.rows],
                      "verdicts": verdict_counts(summary.rows), "timings": dict(summary.timings)})
         return 1 if bad else 0
-    print("step times: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.timings))
-    print(f"wrote {summary.out / 'REPORT.md'} (details, numbers and figures)")
-    print_claims_table(summary.rows)
+    print_summary(summary.rows, report=summary.report, timings=summary.timings)
     return 1 if bad else 0
 
 

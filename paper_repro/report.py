@@ -1,6 +1,6 @@
 """Claim rows and ``REPORT.md``: each claim of the paper, our number, the paper's, the verdict.
 
-A *claim row* is what every step of ``dsi repro all`` returns (see :mod:`paper_repro.steps`).
+A *claim row* is what every step of ``dsi repro all`` returns (see :mod:`paper_repro.settings`).
 Verdicts are one of :data:`VERDICTS` so a reader (and a test) can count them:
 
 * ``reproduced`` — our number agrees with the paper's (exactly, or within the stated tolerance);
@@ -86,29 +86,3 @@ def render_report(rows: Sequence[ClaimRow], *, title: str, preamble: str = "",
         lines += ["", "## Step times", "", "| step | seconds |", "|---|---|"]
         lines += [f"| {name} | {seconds:.1f} |" for name, seconds in timings]
     return "\n".join(lines) + "\n"
-
-
-def print_claims_table(rows: Sequence[ClaimRow], *, width: int | None = None) -> None:
-    """Print the claim table (claim, how established, ours, the paper's, verdict) to stdout, wrapped to the
-    terminal (160 columns when stdout is not a terminal), then the verdict counts."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=width or (None if _stdout_is_terminal() else 160), highlight=False)
-    table = Table(title="DSI paper: each claim, how it is established here, and the verdict",
-                  show_lines=True, expand=True)
-    table.add_column("step", no_wrap=True, min_width=12)
-    for name, ratio in (("claim", 7), ("how established", 8), ("ours", 7), ("paper", 3)):
-        table.add_column(name, ratio=ratio, overflow="fold")
-    table.add_column("verdict", no_wrap=True, min_width=14)
-    for row in rows:
-        table.add_row(row.step, row.claim, row.how, row.ours, row.paper, row.verdict)
-    console.print(table)
-    counts = verdict_counts(rows)
-    console.print("verdicts: " + ", ".join(f"{name} {n}" for name, n in counts.items() if n))
-
-
-def _stdout_is_terminal() -> bool:
-    import sys
-
-    return sys.stdout.isatty()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paper_repro import check_steps
-from paper_repro.steps import StepContext
+from paper_repro.settings import StepContext
 from properties.engines import register_engine
 from properties.mutants import MUTANTS, MutantOutcome
 
@@ -78,11 +78,16 @@ def test_schedule_variant_findings_are_recomputed() -> None:
     assert [r.verdict for r in rows] == ["finding", "beyond", "finding", "finding"]
 
 
-def test_open_step_lists_every_open_claim_with_a_reason(tmp_path: Path) -> None:
+def test_open_step_lists_every_open_claim_with_a_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paper_repro import prefill_search
+
+    monkeypatch.setattr(prefill_search, "REPRO_CASES", 40)
     outcome = check_steps.open_step(StepContext(out=tmp_path))
     unchecked = [r for r in outcome.rows if r.verdict == "not checked"]
     assert len(unchecked) == len(check_steps.OPEN_CLAIMS) and all(r.note and r.how for r in unchecked)
     assert (tmp_path / "open" / "open_claims.csv").read_text().count("not checked") == len(unchecked)
+    prefill = [r for r in outcome.rows if r.claim.startswith("Prefill,")]
+    assert len(prefill) == 2 and all(" of 40" in r.ours for r in prefill)
 
 
 @pytest.mark.parametrize(("theorem", "status", "verdict"), [

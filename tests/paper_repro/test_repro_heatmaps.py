@@ -9,8 +9,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from paper_repro import heatmaps
+from paper_repro.claims import heatmap_claims
 from paper_repro.heatmaps_plot import lookahead_figure, panels_figure, plot_speedup_panel
-from paper_repro.steps import HeatmapSettings, heatmap_claims
+from paper_repro.settings import HeatmapSettings
 from reference.errors import ConfigError
 
 NAN = float("nan")

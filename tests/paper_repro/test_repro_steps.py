@@ -8,19 +8,11 @@ from pathlib import Path
 import pytest
 
 from paper_repro.check_steps import proofs_step
+from paper_repro.claims import comparison_claim
 from paper_repro.report import ClaimRow
-from paper_repro.steps import (
-    DEFAULT_STEPS,
-    REPRODUCTION_STEPS,
-    HeatmapSettings,
-    ReproSettings,
-    Step,
-    StepContext,
-    StepOutcome,
-    comparison_claim,
-    run_steps,
-    select_steps,
-)
+from paper_repro.runner import DEFAULT_STEPS, run_steps, select_steps
+from paper_repro.settings import HeatmapSettings, ReproSettings, Step, StepContext, StepOutcome
+from paper_repro.steps import REPRODUCTION_STEPS
 from reference.errors import ConfigError
 
 QUIET = ReproSettings(progress=False)
