@@ -1,4 +1,4 @@
-"""The wall-time driver: the one scheduler run for real, on worker threads (SPEC §12).
+"""The wall-time driver: the one scheduler run for real, on worker threads (SPEC §8.1).
 
 SimPy's ``RealtimeEnvironment`` in one idea: the same event loop as the virtual driver
 (:mod:`reference.scheduler.virtual`), paced by the wall clock. Every forward has a *nominal*

@@ -82,6 +82,11 @@ PROPERTY_CLAIMS: dict[str, PropertyClaim] = {
     "exact_sequence_law": PropertyClaim(
         "DSI is lossless: the law of its output equals the target's (exact enumeration)", True),
     "exact_acceptance_rate": PropertyClaim("A draft is accepted with probability sum min(p, q)", True),
+    "schedule_agreement": PropertyClaim(
+        "The runtime runs the reference's schedule (forwards, servers, rounds, times), not only its tokens",
+        False),
+    "timing_fidelity": PropertyClaim("The runtime's observed times stay within its tolerance of its schedule",
+                                     False),
     "illustration": PropertyClaim("Illustration: tokens by t = 14, 32, 56, 64", True),
     "latency_dominance": PropertyClaim(
         "DSI is never slower than non-SI (N >= 1) or SI (N >= 2), pathwise", True),

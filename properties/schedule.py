@@ -3,7 +3,7 @@
 The canonical coupling makes tokens independent of the schedule (SPEC §3), so an engine that
 emits the right tokens may still not run DSI. An engine that reports its schedule (capability
 ``schedule_trace``: a trace of :class:`reference.results.TaskRecord` with nominal times in
-latency units, and ``Result.nominal_times``) is checked against the reference on it (SPEC §12):
+latency units, and ``Result.nominal_times``) is checked against the reference on it (SPEC §11.1):
 
 * :func:`check_schedule_agreement` — the engine's trace equals the reference's for the same
   request: the same forwards in the same order (kind, server, positions, round), the same

@@ -77,7 +77,7 @@ class Result:
         wall-time engine (the runtime).
     latency: r of the last token (0 for an empty generation).
     nominal_times: a wall-time engine's scheduled resolution times in latency units (the
-        schedule its driver followed, SPEC §12); empty for a virtual-time engine, whose
+        schedule its driver followed, SPEC §11.1); empty for a virtual-time engine, whose
         ``times`` are nominal. The trace's dispatch/start/end/cancelled times are nominal too.
     """
 

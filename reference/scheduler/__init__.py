@@ -1,4 +1,4 @@
-"""The one scheduler (SPEC §12): non-SI, SI and DSI as pure state machines, and the
+"""The one scheduler (SPEC §11.1): non-SI, SI and DSI as pure state machines, and the
 virtual-time driver that runs them in exact rational time.
 
 * :mod:`reference.scheduler.protocol` — forwards, start commands, end events, the token rule;

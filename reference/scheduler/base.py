@@ -1,6 +1,6 @@
 """What every scheduler shares: servers, the FIFO queue, cancellation, the instant, the trace.
 
-A scheduler is a pure state machine (SPEC §12): no clock, no threads, no model calls. A
+A scheduler is a pure state machine (SPEC §11.1): no clock, no threads, no model calls. A
 *driver* (virtual time in :mod:`reference.scheduler.virtual`, wall time in
 :mod:`gpu_runtime.driver`) owns the clock and the servers and calls, once per instant t:
 

@@ -1,4 +1,4 @@
-"""What a scheduler and its driver exchange: forwards, start commands, end events (SPEC §12).
+"""What a scheduler and its driver exchange: forwards, start commands, end events (SPEC §11.1).
 
 A *forward* is one model call on one server: a target task (p at output positions
 ``first..last``) or a draft (d and q at one position). The scheduler decides, the driver

@@ -1,4 +1,4 @@
-"""The runtime runs the reference's schedule, not only its tokens (SPEC §12).
+"""The runtime runs the reference's schedule, not only its tokens (SPEC §11.1).
 
 Trace equality on random requests (every algorithm; N unlimited, 1, 2 and more; kc = 1/n
 boundaries; prefill, warm start, stop tokens, preemptive or not, latency jitter): the same
