@@ -131,7 +131,7 @@ class WallDriver:
             self.t0 = self._progress = time.perf_counter()
             self._instant(Fraction(0), [])
             while not self.scheduler.finished:
-                self._instant(*self._next_instant())
+                self._instant(*self.next_instant())
         finally:
             if previous_slack is not None:
                 timer_slack(previous_slack)
@@ -151,15 +151,15 @@ class WallDriver:
         self.token_walls += [wall] * (len(scheduler.tokens) - emitted)
         if scheduler.finished:
             cancelled += scheduler.finish(time_)
-        stopped = self._cancel(time_, cancelled, wall, final=scheduler.finished)
+        stopped = self.cancel(time_, cancelled, wall, final=scheduler.finished)
         scheduler.stop(time_, stopped)
         if scheduler.finished:
-            self._close_books()
+            self.close_books()
             return
         for start in scheduler.dispatch(time_):
-            self._launch(start, time_)
+            self.launch(start, time_)
 
-    def _launch(self, start: Start, at: Fraction) -> None:
+    def launch(self, start: Start, at: Fraction) -> None:
         floor = self.floors.units(start.role, start.server, start.forward_index, prefill=start.prefill)
         flight = _Flight(start, Job(start), at + floor)
         self.flights[start.forward_id] = flight
@@ -171,7 +171,7 @@ class WallDriver:
         heapq.heappush(self.heap, (end, self.sequence, forward_id))
         self.sequence += 1
 
-    def _cancel(self, time_: Fraction, forward_ids: list[int], wall: float, *, final: bool) -> list[int]:
+    def cancel(self, time_: Fraction, forward_ids: list[int], wall: float, *, final: bool) -> list[int]:
         """Apply the cancellation rule; the forwards that stop now. After the last token
         (``final``) nothing is waited for: every cancelled forward stops at that instant."""
         if not self.scheduler.preemptive:
@@ -187,7 +187,7 @@ class WallDriver:
                 flight.cancel_at = time_
         return stopped
 
-    def _close_books(self) -> None:
+    def close_books(self) -> None:
         """Non-preemptive: the forwards still running after the last token end at their nominal
         ends (recorded, not waited for); their compute is abandoned."""
         for forward_id, flight in sorted(self.flights.items(), key=lambda item: item[1].deadline):
@@ -197,7 +197,7 @@ class WallDriver:
                 late = flight.arrival if flight.arrival is not None and not self.emulated else flight.deadline
                 self.scheduler.resolve(max(flight.deadline, late), [Ended(forward_id)])
 
-    def _arrived(self, stamp: float, message: object) -> None:
+    def arrived(self, stamp: float, message: object) -> None:
         if isinstance(message, Failure):
             error = message.error
             raise GenerationError(f"{message.server} failed on {message.what}: {type(error).__name__}: "
@@ -209,13 +209,13 @@ class WallDriver:
             floor = flight.cancel_at if flight.cancel_at is not None else flight.deadline
             self._push(max(floor, flight.arrival), message.forward_id)
 
-    def _next_instant(self) -> tuple[Fraction, list[Ended]]:
+    def next_instant(self) -> tuple[Fraction, list[Ended]]:
         """Wait for the earliest nominal end whose outputs have all arrived; every forward
         ending then, as one instant."""
         while True:
             messages, now = self.inbox.drain()
             for stamp, message in messages:
-                self._arrived(stamp, message)
+                self.arrived(stamp, message)
             while self.heap and self.flights[self.heap[0][2]].ended:
                 heapq.heappop(self.heap)
             timeout = POLL_S
@@ -223,20 +223,20 @@ class WallDriver:
                 time_ = self.heap[0][0]
                 due = self._wall(time_)
                 if now >= due:
-                    if self._outputs_in(time_):
-                        return time_, self._pop_instant(time_)
+                    if self.outputs_in(time_):
+                        return time_, self.pop_instant(time_)
                     self.overruns += 1  # an output is late: wait for it (the schedule is unchanged)
                 else:
                     timeout = min(timeout, due - now)
             self._check_progress(now)
             self.inbox.wait(timeout)
 
-    def _outputs_in(self, time_: Fraction) -> bool:
+    def outputs_in(self, time_: Fraction) -> bool:
         """Every live forward ending at ``time_`` has delivered its output."""
         return all(self.flights[forward_id].computed is not None or self.flights[forward_id].ended
                    for end, _, forward_id in self.heap if end == time_)
 
-    def _pop_instant(self, time_: Fraction) -> list[Ended]:
+    def pop_instant(self, time_: Fraction) -> list[Ended]:
         ended = []
         while self.heap and self.heap[0][0] == time_:
             _, _, forward_id = heapq.heappop(self.heap)
@@ -268,10 +268,12 @@ class WallDriver:
         if flight is None:  # cancelled in the queue: never started
             return record
         out = flight.computed
-        observed = {}
+        observed: dict = {}
+        if out is not None:  # when the server took the job (a skipped one: when it dropped it)
+            observed["wall_start"] = out.compute_start - self.t0
         if out is not None and not out.skipped:
-            observed = {"wall_start": out.compute_start - self.t0, "tokens_processed": out.tokens_processed,
-                        "cache_reused": out.cache_reused, "input_ids": out.input_ids}
+            observed.update(tokens_processed=out.tokens_processed, cache_reused=out.cache_reused,
+                            input_ids=out.input_ids)
         return replace(record, wall_end=flight.wall_end, **observed)
 
     def _result(self) -> Result:

@@ -28,6 +28,7 @@ from gpu_runtime.floors import Floors
 from gpu_runtime.models import RuntimeModel, as_runtime_model
 from gpu_runtime.pool import ServerPool
 from gpu_runtime.request import RuntimeRequest
+from gpu_runtime.workers import Worker
 from reference.errors import ConfigError, GenerationError, VocabularyMismatchError
 from reference.generate import ALGORITHMS
 from reference.latency import LatencyModel
@@ -48,6 +49,7 @@ CAPABILITIES = {
     "wall_time": True,
     "schedule_trace": True,  # the trace is the scheduler's, nominal times in latency units
     "timing_tolerance_s": TIMING_TOLERANCE_S,
+    "kv_cache": True,  # the trace has each forward's input and cache counts
     "uniform_injection": False,
     "modes": ("sample", "greedy"),
     "algorithms": ALGORITHMS,
@@ -76,7 +78,9 @@ class RuntimeEngine:
     target_devices: tuple[str, ...] = ("cpu",)  # server i uses target_devices[i % len]
     drafter_device: str = "cpu"
     target_replicas: tuple[RuntimeModel, ...] = field(default=(), repr=False)  # one per device
-    charge_wakeups: bool = False  # True: launch times are plain wall time (see Session.launch_time)
+    charge_wakeups: bool = False  # True: each instant happens when observed (gpu_runtime/driver.py)
+    driver_class: type[WallDriver] = WallDriver  # the wall-time driver (runtime mutants replace it)
+    worker_class: type[Worker] = Worker  # the server (runtime mutants replace it)
     name: str = "runtime"
 
     @property
@@ -133,8 +137,8 @@ class RuntimeEngine:
         inbox = Inbox()
         with ServerPool(request, inbox.post, num_target_servers=servers, with_drafter=with_drafter,
                         target_models=self.target_replicas, target_devices=self.target_devices,
-                        drafter_device=self.drafter_device) as pool:
-            result = WallDriver(request, scheduler, pool, inbox, charge_wakeups=self.charge_wakeups).run()
+                        drafter_device=self.drafter_device, worker_class=self.worker_class) as pool:
+            result = self.driver_class(request, scheduler, pool, inbox, charge_wakeups=self.charge_wakeups).run()
         if pool.hung_threads:  # a forward whose result was no longer needed never returned
             names = ", ".join(thread.name for thread in pool.hung_threads)
             raise GenerationError(f"{names} did not finish its forward within forward_timeout_s="

@@ -26,7 +26,7 @@ class ServerPool:
     def __init__(self, request: RuntimeRequest, post: Callable[[object], None], *,
                  num_target_servers: int | None, with_drafter: bool,
                  target_models: Sequence[RuntimeModel] = (), target_devices: Sequence[str] = ("cpu",),
-                 drafter_device: str = "cpu") -> None:
+                 drafter_device: str = "cpu", worker_class: type[Worker] = Worker) -> None:
         if not target_devices:
             raise ConfigError("target_devices is empty")
         if with_drafter and request.drafter is None:
@@ -35,6 +35,7 @@ class ServerPool:
             DeviceBinding(device)  # refuse a bad device before any thread starts
         self.request = request
         self.post = post
+        self.worker_class = worker_class
         self.target_models = tuple(target_models) or (request.target,)
         self.target_devices = tuple(target_devices)
         self.targets: list[Worker] = []
@@ -44,7 +45,7 @@ class ServerPool:
         try:
             if with_drafter:
                 assert request.drafter is not None
-                self.drafter = Worker("drafter", 0, request.drafter, DeviceBinding(drafter_device), request, post)
+                self.drafter = worker_class("drafter", 0, request.drafter, DeviceBinding(drafter_device), request, post)
             if num_target_servers is not None:
                 self.target(num_target_servers - 1)
         except BaseException:
@@ -55,7 +56,7 @@ class ServerPool:
         """Target worker ``index``, started on first use (workers are created in order)."""
         while len(self.targets) <= index:
             i = len(self.targets)
-            self.targets.append(Worker("target", i, self.target_models[i % len(self.target_models)],
+            self.targets.append(self.worker_class("target", i, self.target_models[i % len(self.target_models)],
                                        DeviceBinding(self.target_devices[i % len(self.target_devices)]),
                                        self.request, self.post))
         return self.targets[index]

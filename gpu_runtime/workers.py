@@ -50,12 +50,17 @@ class ServerCache:
         self.cache = model.new_cache()
         self.ids: tuple[int, ...] = ()
 
+    def reusable(self, ids: tuple[int, ...], need: int) -> int:
+        """Positions of ``ids`` the cache can keep: ``min(LCP(cached ids, ids), len(ids) − need)``
+        (the positions whose p is needed are processed anew)."""
+        return min(common_prefix_length(self.ids, ids), len(ids) - need)
+
     def forward(self, ids: tuple[int, ...], need: int) -> tuple[np.ndarray, int]:
         """Raw probs (need, V) at the ``need`` newest positions of ``ids``, and positions reused.
 
-        Reuses ``min(LCP(cached ids, ids), len(ids) − need)`` positions and processes the rest.
+        Reuses :meth:`reusable` positions and processes the rest.
         """
-        reused = min(common_prefix_length(self.ids, ids), len(ids) - need)
+        reused = self.reusable(ids, need)
         try:
             self.cache = self.model.crop(self.cache, reused)
             self.ids = ids[:reused]
@@ -89,7 +94,7 @@ class Computed:
     input_ids: tuple[int, ...] = ()
     cache_reused: int = 0
     tokens_processed: int = 0
-    compute_start: float = 0.0  # perf_counter
+    compute_start: float = 0.0  # perf_counter when the worker took the job (began computing, or dropped it)
     skipped: bool = False
 
 
@@ -105,6 +110,9 @@ class Failure:
 class Worker:
     """One server: a daemon thread computing the jobs put in its inbox, in order."""
 
+    #: The KV-cache bookkeeping of a server (a mutant may replace it).
+    cache_class: type[ServerCache] = ServerCache
+
     def __init__(self, role: str, index: int, model: RuntimeModel, binding: DeviceBinding,
                  request: RuntimeRequest, post: object) -> None:
         self.role = role
@@ -113,7 +121,7 @@ class Worker:
         self.binding = binding
         self.request = request
         self.post = post  # callable(message): the driver's inbox
-        self.cache = ServerCache(model)
+        self.cache = self.cache_class(model)
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.busy_since: float | None = None  # perf_counter when the running compute began
         self.thread = threading.Thread(target=self._loop, name=f"dsi-{self.name}", daemon=True)
@@ -129,16 +137,16 @@ class Worker:
         while (job := self.jobs.get()) is not None:
             start = job.start
             if job.cancelled.is_set():
-                self.post(Computed(start.forward_id, skipped=True))
+                self.post(Computed(start.forward_id, compute_start=time.perf_counter(), skipped=True))
                 continue
             try:
-                self.post(self._compute(start))
+                self.post(self.compute(start))
             except BaseException as exc:  # reported; the driver ends the generation
                 self.post(Failure(self.name, f"{start.kind} {start.first}..{start.last}", exc))
             finally:
                 self.busy_since = None
 
-    def _compute(self, start: Start) -> Computed:
+    def compute(self, start: Start) -> Computed:
         """One forward over the prompt and ``start.generated``: p at first..last, or d and q."""
         ids = self.request.prompt + start.generated
         need = start.last - start.first + 1

@@ -85,6 +85,7 @@ PROPERTY_CLAIMS: dict[str, PropertyClaim] = {
     "schedule_agreement": PropertyClaim(
         "The runtime runs the reference's schedule (forwards, servers, rounds, times), not only its tokens",
         False),
+    "kv_cache_reuse": PropertyClaim("The runtime's KV caches reuse every position they can, and no more", False),
     "timing_fidelity": PropertyClaim("The runtime's observed times stay within its tolerance of its schedule",
                                      False),
     "illustration": PropertyClaim("Illustration: tokens by t = 14, 32, 56, 64", True),

@@ -111,7 +111,8 @@ class Capabilities:
     schedule_trace: a wall-time engine that reports the schedule it followed (a trace with
         nominal times in latency units, and ``Result.nominal_times``): the schedule and
         latency properties then run on it. time_unit_s: seconds per latency unit;
-        timing_tolerance_s: how far observed times may lag the schedule.
+        timing_tolerance_s: how far observed times may lag the schedule. kv_cache: the trace
+        reports each forward's input and KV-cache counts (``cache_reused``, ``tokens_processed``).
     """
 
     canonical: bool
@@ -121,6 +122,7 @@ class Capabilities:
     modes: frozenset[str] = frozenset({"sample", "greedy"})
     algorithms: frozenset[str] = frozenset(ALGORITHMS)
     schedule_trace: bool = False
+    kv_cache: bool = False
     time_unit_s: float | None = None
     timing_tolerance_s: float | None = None
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from properties.engines import Engine, PropertyRequest, ReferenceEngine
+from properties.runtime_mutants import RUNTIME_MUTANTS
 from properties.suite import failures
 from reference.errors import ConfigError
 from reference.kernel import accepts, greedy, residual, sample
@@ -199,12 +200,13 @@ class _DrafterStalePrefix(DSIScheduler):
 
 @dataclass(frozen=True)
 class Mutant:
-    """A named broken engine and the class of its bug."""
+    """A named broken engine, the class of its bug, and the engine it breaks."""
 
     name: str
     bug_class: str
     description: str
     build: Callable[[], Engine]
+    engine: str = "reference"  # "reference" or "runtime"
 
 
 def _request_mutant(name: str, cls: type[PropertyRequest]) -> Callable[[], Engine]:
@@ -249,6 +251,8 @@ CATALOGUE: tuple[Mutant, ...] = (
            _dsi_mutant("no_frontier_chain", _NoFrontierChain)),
     Mutant("drafter_stale_prefix", "race", "drafts computed on a prefix missing the newest draft",
            _dsi_mutant("drafter_stale_prefix", _DrafterStalePrefix)),
+    *(Mutant(name, bug_class, description, build, engine="runtime")
+      for name, bug_class, description, build in RUNTIME_MUTANTS),
 )
 
 MUTANTS = {mutant.name: mutant for mutant in CATALOGUE}
@@ -265,9 +269,10 @@ class MutantOutcome:
     seconds: float
     evidence: str
     failed_properties: tuple[str, ...] = ()
+    engine: str = "reference"
 
     def as_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"name": self.name, "bug_class": self.bug_class,
+        out: dict[str, object] = {"name": self.name, "engine": self.engine, "bug_class": self.bug_class,
                                   "killed": self.killed, "killed_by": self.killed_by,
                                   "seconds": round(self.seconds, 3)}
         if len(self.failed_properties) > 1:
@@ -281,9 +286,9 @@ def run_mutant(mutant: Mutant, *, all_properties: bool = False) -> MutantOutcome
     found = failures(mutant.build(), stop_at_first=not all_properties)
     seconds = time.perf_counter() - start
     if not found:
-        return MutantOutcome(mutant.name, mutant.bug_class, False, None, seconds, "")
+        return MutantOutcome(mutant.name, mutant.bug_class, False, None, seconds, "", engine=mutant.engine)
     return MutantOutcome(mutant.name, mutant.bug_class, True, found[0][0], seconds, found[0][1],
-                         tuple(name for name, _ in found))
+                         tuple(name for name, _ in found), engine=mutant.engine)
 
 
 def run_catalogue(names: Sequence[str] | None = None, *, all_properties: bool = False

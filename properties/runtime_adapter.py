@@ -27,7 +27,8 @@ class RuntimeAdapter:
             canonical=bool(caps["canonical"]), virtual_time=bool(caps["virtual_time"]),
             wall_time=bool(caps["wall_time"]), uniform_injection=bool(caps["uniform_injection"]),
             modes=frozenset(caps["modes"]), algorithms=frozenset(caps["algorithms"]),
-            schedule_trace=bool(caps["schedule_trace"]), time_unit_s=self.runtime.time_unit_s,
+            schedule_trace=bool(caps["schedule_trace"]), kv_cache=bool(caps["kv_cache"]),
+            time_unit_s=self.runtime.time_unit_s,
             timing_tolerance_s=float(caps["timing_tolerance_s"]))
 
     def generate(self, request: EngineRequest) -> Result:

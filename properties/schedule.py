@@ -9,6 +9,9 @@ latency units, and ``Result.nominal_times``) is checked against the reference on
   request: the same forwards in the same order (kind, server, positions, round), the same
   dispatch, start, end and cancellation times (exact rationals), the same prefill flags, and
   the same tokens at the same nominal times;
+* :func:`check_cache_reuse` — every forward reuses exactly what its server's KV cache can
+  keep, ``min(LCP(previous input on that server, input), len(input) − positions needed)``,
+  and processes the rest (capability ``kv_cache``);
 * :func:`check_timing_fidelity` — what the machine did stays within the engine's declared
   tolerance of its schedule: every token is observed at most ``timing_tolerance_s`` after its
   nominal time, and every forward starts computing at most that long after its nominal start
@@ -82,6 +85,8 @@ def schedule_requests(draw: st.DrawFn) -> EngineRequest:
     boundaries and kc ≥ 1, prefill, warm start, stop tokens, preemptive or not, jitter."""
     request = draw(pst.generation_requests(max_length=14))
     algorithm = draw(st.sampled_from(["dsi", "dsi", "dsi", "si", "nonsi", "plain"]))
+    if draw(st.booleans()):  # long enough for several rounds (Hypothesis favours short ones)
+        request = request.but(max_new_tokens=draw(st.sampled_from(range(8, 25))))
     lat = request.latency or LatencyModel()
     if draw(st.booleans()):  # drafter latency on a kc = 1/n boundary (exact rational)
         n = draw(st.integers(1, 3))
@@ -93,6 +98,44 @@ def schedule_requests(draw: st.DrawFn) -> EngineRequest:
     V = request.target.vocab_size
     stops = frozenset(draw(st.sets(st.integers(0, V - 1), max_size=1)))
     return request.but(algorithm=algorithm, latency=lat, warm_start=warm, stop_tokens=stops)
+
+
+# ---------------------------------------------------------------- KV caches
+
+
+def _common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def cache_problems(result: Result) -> list[str]:
+    """Forwards whose cache counts differ from a replay of their server's inputs."""
+    problems = []
+    held: dict[str, tuple[int, ...]] = {}
+    for record in sorted(result.trace, key=lambda r: r.task_id):  # a server runs its forwards in id order
+        if record.tokens_processed is None or not record.input_ids:
+            continue
+        ids = record.input_ids
+        need = record.last_position - record.first_position + 1
+        reuse = min(_common_prefix(held.get(record.server, ()), ids), len(ids) - need)
+        if (record.cache_reused, record.tokens_processed) != (reuse, len(ids) - reuse):
+            problems.append(f"{record.server} forward {record.task_id}: reused {record.cache_reused}, processed "
+                            f"{record.tokens_processed}; its cache allows reusing {reuse} of {len(ids)}")
+        held[record.server] = ids
+    return problems
+
+
+def check_cache_reuse(engine: Engine, request: EngineRequest) -> None:
+    """Every forward's cache counts equal a replay of its server's previous inputs."""
+    result = engine.generate(request)
+    problems = cache_problems(result)
+    if problems:
+        raise PropertyViolation("kv_cache_reuse", f"{request.algorithm}, N = {request.sp_degree}: "
+                                + " | ".join(problems[:3]))
 
 
 # ---------------------------------------------------------------- timing fidelity
@@ -137,7 +180,7 @@ def _check_lags(name: str, result: Result, unit: float, tolerance: float) -> Non
 #: machine's toy forwards take well under 1 ms when it is not overloaded).
 FIDELITY_TARGET_S, FIDELITY_DRAFTER_S = 5e-3, 1e-3
 #: Real compute of the slow target in the no-floor case (per position it delivers).
-SLOW_TARGET_S = 0.06
+SLOW_TARGET_S = 0.08
 
 
 def check_timing_fidelity(engine: Engine) -> None:
@@ -154,9 +197,10 @@ def check_timing_fidelity(engine: Engine) -> None:
         request = EngineRequest(pair.target, pair.drafter, (1,), 16, algorithm=algorithm, lookahead=3,
                                 sp_degree=n_servers, latency=emulated, seed=5)
         _check_lags(f"{algorithm}, emulated latency", engine.generate(request), unit, tolerance)
-    # real compute only: a = 0, so every draft is rejected and the round's window (still
-    # computing on its server) is cancelled; the next window needs a server (N = 3: one is idle)
+    # real compute only: a = 0, so every draft is rejected when the frontier task ends (one
+    # position: 80 ms) and the round's window (three positions: 240 ms, still computing on its
+    # server) is cancelled; the next window needs a server (N = 3: one is idle)
     never = SyntheticAcceptancePair(4, 0.0, seed=4)
     request = EngineRequest(SlowModel(never.target, SLOW_TARGET_S), never.drafter, (1,), 4, algorithm="dsi",
-                            lookahead=1, sp_degree=3, latency=None, seed=1)
+                            lookahead=2, sp_degree=3, latency=None, seed=1)
     _check_lags("dsi, real compute", engine.generate(request), unit, tolerance)

@@ -43,7 +43,12 @@ from properties.latency import (
     check_monte_carlo_means,
 )
 from properties.profiles import active_profile, examples
-from properties.schedule import check_schedule_agreement, check_timing_fidelity, schedule_requests
+from properties.schedule import (
+    check_cache_reuse,
+    check_schedule_agreement,
+    check_timing_fidelity,
+    schedule_requests,
+)
 from properties.statistics import bonferroni_alpha
 from properties.trajectory import (
     check_greedy_acceptances,
@@ -342,7 +347,10 @@ SUITE: tuple[SuiteProperty, ...] = (
                   _hypothesis(_exact_cases(), _exact_acceptance, 20)),
     SuiteProperty("schedule_agreement", "schedule", ("canonical", "schedule_trace"),
                   "the engine's schedule (forwards, servers, rounds, times, cancellations) == the reference's",
-                  _hypothesis(schedule_requests(), check_schedule_agreement, 60)),
+                  _hypothesis(schedule_requests(), check_schedule_agreement, 100)),
+    SuiteProperty("kv_cache_reuse", "schedule", ("kv_cache",),
+                  "each forward reuses exactly min(LCP, len − needed) cached positions of its server",
+                  _hypothesis(schedule_requests(), check_cache_reuse, 30)),
     SuiteProperty("timing_fidelity", "timing", ("schedule_trace",),
                   "observed times within the declared tolerance of the schedule (emulated and real latency)",
                   lambda engine, shrink=True: check_timing_fidelity(engine)),

@@ -32,7 +32,8 @@ class TaskRecord:
 
     The runtime (wall-time driver) writes the same records, with the same nominal times, and
     adds what it observed (``None`` / empty in virtual time):
-    wall_start: when the server began computing (seconds since the request started);
+    wall_start: when the server took the forward (began computing it, or dropped it because it
+        was cancelled before it began), in seconds since the request started;
     wall_end: when the driver handled the instant at which the forward ended or stopped;
     tokens_processed, cache_reused: positions the forward processed / reused from its
         server's KV cache; input_ids: the forward's input (prompt included).

@@ -96,8 +96,8 @@ def test_designated_property_kills_the_mutant(name: str) -> None:
         DESIGNATED[name](MUTANTS[name].build())
 
 
-def test_every_mutant_has_a_designated_killer() -> None:
-    assert set(DESIGNATED) == set(MUTANTS)
+def test_every_reference_mutant_has_a_designated_killer() -> None:
+    assert set(DESIGNATED) == {name for name, m in MUTANTS.items() if m.engine == "reference"}
 
 
 def test_catalogue_covers_the_spec_list() -> None:
