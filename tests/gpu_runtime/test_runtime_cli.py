@@ -45,7 +45,7 @@ def test_bench_json_has_measured_predicted_speedup_and_overhead(capsys):
                                latency=LatencyModel(4, 1)).latency
     assert out["predicted"]["nonsi"] == pytest.approx(float(predicted_nonsi) * 1e-3)
     assert out["predicted"]["nonsi"] == pytest.approx(12 * 0.004)  # S target forwards of 4 ms
-    assert out["tokens_agree"] is True
+    assert out["schedule_agrees"] and out["ok"]
 
 
 def test_bench_warm_start_is_passed_to_both_engines(capsys):
@@ -55,7 +55,7 @@ def test_bench_warm_start_is_passed_to_both_engines(capsys):
             "--target-prefill-ms", "12", "--k", "2", "--sp", "3", "--acceptance", "0.5"]
     warm, cold = _json(capsys, [*argv, "--warm-start"]), _json(capsys, argv)
     assert warm["config"]["warm_start"] is True and cold["config"]["warm_start"] is False
-    assert warm["tokens_agree"] and cold["tokens_agree"]
+    assert warm["schedule_agrees"] and cold["schedule_agrees"]
     pair = SyntheticAcceptancePair(64, 0.5, seed=0)
     latency = LatencyModel(target_decode=4, drafter_decode=1, target_prefill=12)
     expected = generate(pair.target, pair.drafter, [1, 2, 3], 8, lookahead=2, sp_degree=3, latency=latency,
