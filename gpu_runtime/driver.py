@@ -149,8 +149,9 @@ class WallDriver:
         emitted = len(scheduler.tokens)
         cancelled = scheduler.resolve(time_, ended)
         self.token_walls += [wall] * (len(scheduler.tokens) - emitted)
-        if scheduler.finished:
+        if scheduler.finished:  # everything still running is cancelled, or was and still computes
             cancelled += scheduler.finish(time_)
+            cancelled += [f for f, flight in self.flights.items() if not flight.ended and f not in cancelled]
         stopped = self.cancel(time_, cancelled, wall, final=scheduler.finished)
         scheduler.stop(time_, stopped)
         if scheduler.finished:

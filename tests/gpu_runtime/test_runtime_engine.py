@@ -139,3 +139,21 @@ def test_a_cancelled_emulated_forward_frees_its_server_at_once_only_if_preemptiv
     for record in cut:
         assert record.end == (100 if preemptive else record.start + 100)
         assert record.wall_end is not None and record.wall_end >= float(record.end) * 1e-4
+
+
+def test_a_cancelled_real_compute_keeps_its_server_until_its_output_arrives():
+    """No floors: the compute is the forward and cannot be interrupted (SPEC §4.3 step 6).
+    a = 0, k = 3, S = 4, N = 3, a slow target (40 ms per position). Round 0: frontier F0 (one
+    position) on server 0, window W0 (positions 0..3, 160 ms) on server 1. F0's rejection at ~40 ms
+    cancels W0 while it computes: server 1 stays busy until W0's output arrives, so round 1's
+    window goes to the idle server 2 instead of queueing behind W0."""
+    from properties.schedule import SlowModel
+
+    never = SyntheticAcceptancePair(4, 0.0, seed=4)
+    result = RuntimeEngine(time_unit_s=1e-3).generate(SlowModel(never.target, 0.04), never.drafter, [1], 4,
+                                                      lookahead=3, sp_degree=3, seed=1)
+    w0, w1 = [r for r in result.trace if r.kind == "window" and r.round in (0, 1) and r.start is not None][:2]
+    assert (w0.server, w0.round, w0.cancelled is not None) == ("target:1", 0, True)
+    assert w0.end > w0.cancelled  # stopped when its output arrived, not at the cancellation
+    assert (w1.server, w1.round) == ("target:2", 1)  # not behind the stale compute on server 1
+    assert w1.start < w0.end
