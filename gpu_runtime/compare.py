@@ -11,7 +11,8 @@ the whole generation:
 * ``schedule_agrees`` — every run's trace equals the reference's (tokens, forwards, servers,
   rounds, nominal times: :mod:`reference.scheduler.agreement`);
 * ``lag_s`` and ``within_tolerance`` — measured minus predicted per algorithm, within
-  ``[0, TIMING_TOLERANCE_S]`` (the runtime's declared tolerance, docs/runtime.md);
+  ``[0, tolerance_s]``: the runtime's declared ``TIMING_TOLERANCE_S`` plus 3 × the machine's
+  wake-up delay measured during the runs (median over runs; docs/runtime.md);
 * ``token_lag_ms``, ``start_lag_ms`` — observed minus nominal, per token and per forward;
 * ``overhead_per_task_ms`` — from extra DSI runs with every wake-up charged to the schedule
   (``charge_wakeups``): (measured − predicted) / target tasks, the orchestration cost per task;
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 from gpu_runtime.engine import TIMING_TOLERANCE_S, RuntimeEngine
+from gpu_runtime.jitter import WakeupProbe
 from reference.errors import ConfigError
 from reference.generate import generate
 from reference.latency import LatencyModel, to_fraction
@@ -108,10 +110,13 @@ def run_benchmark(config: BenchConfig) -> dict:
     differences: list[str] = []
     token_lags: list[float] = []
     start_lags: list[float] = []
+    allowed: list[float] = []
     for _ in range(config.runs):
         for alg in ALGORITHMS:
-            run = engine.generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
-                                  **_dsi_options(alg, servers, config), **common)
+            with WakeupProbe() as probe:
+                run = engine.generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
+                                      **_dsi_options(alg, servers, config), **common)
+            allowed.append(probe.allowance(TIMING_TOLERANCE_S))
             differences += [f"{alg}: {problem}" for problem in trace_differences(reference[alg], run)]
             measured[alg].append(run.latency)
             token_lags += [float(o) - float(n) * UNIT_S for o, n in zip(run.times, run.nominal_times, strict=True)]
@@ -125,7 +130,8 @@ def run_benchmark(config: BenchConfig) -> dict:
         overhead.append((run.latency - predicted["dsi"]) / max(1, run.counters.target_forwards) * 1e3)
     median = {alg: statistics.median(values) for alg, values in measured.items()}
     lag = {alg: median[alg] - predicted[alg] for alg in ALGORITHMS}
-    within = all(-1e-9 <= value <= TIMING_TOLERANCE_S for value in lag.values())
+    tolerance = statistics.median(allowed)
+    within = all(-1e-9 <= value <= tolerance for value in lag.values())
     return {
         "config": {**asdict(config), "sp_degree": servers, "c": float(latency.c)},
         "measured": median,
@@ -144,7 +150,7 @@ def run_benchmark(config: BenchConfig) -> dict:
         "schedule_agrees": not differences,
         "schedule_differences": differences[:5],
         "lag_s": lag,
-        "tolerance_s": TIMING_TOLERANCE_S,
+        "tolerance_s": tolerance,
         "within_tolerance": within,
         "token_lag_ms": _quantiles(token_lags),
         "start_lag_ms": _quantiles(start_lags),

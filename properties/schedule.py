@@ -13,9 +13,10 @@ latency units, and ``Result.nominal_times``) is checked against the reference on
   keep, ``min(LCP(previous input on that server, input), len(input) − positions needed)``,
   and processes the rest (capability ``kv_cache``);
 * :func:`check_timing_fidelity` — what the machine did stays within the engine's declared
-  tolerance of its schedule: every token is observed at most ``timing_tolerance_s`` after its
-  nominal time, and every forward starts computing at most that long after its nominal start
-  (a task queued behind a stale forward on a busy server fails this). One case runs with
+  tolerance of its schedule: every token is observed, and every forward taken by its server,
+  at most ``timing_tolerance_s`` + 3 × the machine's current wake-up delay (measured by a
+  bare sleeping thread meanwhile, :class:`gpu_runtime.jitter.WakeupProbe`) after its nominal
+  time (a task queued behind a stale forward on a busy server fails this). One case runs with
   emulated latency (floors long enough for this machine), one with real compute only (a
   slow target model, every draft rejected, so cancellations hit forwards still computing).
 """
@@ -138,13 +139,21 @@ def timing_lags(result: Result, time_unit_s: float) -> tuple[list[float], list[f
     return tokens, starts
 
 
-def _check_lags(name: str, result: Result, unit: float, tolerance: float) -> None:
+def _timed_lags(name: str, engine: Engine, request: EngineRequest, unit: float, declared: float) -> None:
+    """Run ``request``; every lag must stay within the declared tolerance plus PROBE_FACTOR times
+    the wake-up delay a bare sleeping thread saw meanwhile (the load of the machine right now)."""
+    from gpu_runtime.jitter import WakeupProbe
+
+    with WakeupProbe() as probe:
+        result = engine.generate(request)
     tokens, starts = timing_lags(result, unit)
     worst_token, worst_start = max(tokens, default=0.0), max(starts, default=0.0)
-    if worst_token > tolerance or worst_start > tolerance:
+    allowed = probe.allowance(declared)
+    if worst_token > allowed or worst_start > allowed:
         raise PropertyViolation("timing_fidelity", f"{name}: a token observed {worst_token * 1e3:.2f} ms "
-                                f"after its nominal time, a forward starting {worst_start * 1e3:.2f} ms after "
-                                f"its nominal start (tolerance {tolerance * 1e3:.1f} ms)")
+                                f"after its nominal time, a forward taken {worst_start * 1e3:.2f} ms after "
+                                f"its nominal start (allowed {allowed * 1e3:.1f} ms: declared "
+                                f"{declared * 1e3:.1f} ms, machine wake-up delay {probe.worst_s * 1e3:.2f} ms)")
 
 
 #: Emulated floors of the fidelity case: a target forward ≥ 5 ms, a draft ≥ 1 ms (this
@@ -167,11 +176,11 @@ def check_timing_fidelity(engine: Engine) -> None:
     for algorithm, n_servers in (("dsi", 3), ("si", None), ("nonsi", None)):
         request = EngineRequest(pair.target, pair.drafter, (1,), 16, algorithm=algorithm, lookahead=3,
                                 sp_degree=n_servers, latency=emulated, seed=5)
-        _check_lags(f"{algorithm}, emulated latency", engine.generate(request), unit, tolerance)
+        _timed_lags(f"{algorithm}, emulated latency", engine, request, unit, tolerance)
     # real compute only: a = 0, so every draft is rejected when the frontier task ends (one
     # position: 80 ms) and the round's window (three positions: 240 ms, still computing on its
     # server) is cancelled; the next window needs a server (N = 3: one is idle)
     never = SyntheticAcceptancePair(4, 0.0, seed=4)
     request = EngineRequest(SlowModel(never.target, SLOW_TARGET_S), never.drafter, (1,), 4, algorithm="dsi",
                             lookahead=2, sp_degree=3, latency=None, seed=1)
-    _check_lags("dsi, real compute", engine.generate(request), unit, tolerance)
+    _timed_lags("dsi, real compute", engine, request, unit, tolerance)
