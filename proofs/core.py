@@ -9,7 +9,9 @@ Nothing is proved at import time. The hygiene rules (Knuckledragger-like):
 * ``unknown`` or a timeout is a failure (status ``unknown``), never a pass;
 * every solver call has a time limit (:data:`SOLVER_TIMEOUT_MS`), every theorem a budget
   (SPEC §10: ≤ 20 s);
-* where cheap, the same SMT-LIB query is sent to cvc5 and the agreement is recorded.
+* where cheap, the same SMT-LIB query is sent to cvc5: agreement is recorded, cvc5's
+  ``unknown`` (or a construct it cannot parse) is a note, and a contradicting answer (``sat``
+  where z3 said ``unsat`` or the reverse) fails the theorem (:class:`SolverDisagreement`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class CountermodelMismatch(ProofFailure):
     """A solver's ``sat`` model did not survive the exact-rational re-check."""
 
 
+class SolverDisagreement(ProofFailure):
+    """cvc5 contradicts z3 (``sat`` against ``unsat``): neither answer can be trusted."""
+
+
 @dataclass(frozen=True)
 class ProofResult:
     """The outcome of one theorem's check."""
@@ -59,6 +65,9 @@ class ProofResult:
     seconds: float
     detail: str = ""
     countermodel: object | None = None
+    #: steps of the argument that are *not* machine-checked (model restatements, induction
+    #: glue); empty when the check is the whole proof
+    prose: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -73,7 +82,7 @@ class ProofResult:
         return {
             "id": self.id, "title": self.title, "method": self.method, "status": self.status,
             "seconds": round(self.seconds, 3), "statement": self.statement,
-            "detail": self.detail,
+            "detail": self.detail, "prose": list(self.prose),
         }
 
 
@@ -87,19 +96,24 @@ class Theorem:
     assumptions: tuple[str, ...]
     method: str
     check: Callable[[], str] = field(repr=False)
+    prose: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Theorem] = {}
 
 
 def theorem(*, id: str, title: str, statement: str, assumptions: Iterable[str],
-            method: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
-    """Register ``check`` as theorem ``id``; the check runs only when asked for."""
+            method: str, prose: Iterable[str] = ()) -> Callable[[Callable[[], str]], Callable[[], str]]:
+    """Register ``check`` as theorem ``id``; the check runs only when asked for.
+
+    ``prose`` lists the steps of the argument the check does not cover (reported with the
+    result, so that "proved" is read as "the check passed and these steps are argued").
+    """
 
     def wrap(check: Callable[[], str]) -> Callable[[], str]:
         if id in REGISTRY:
             raise ValueError(f"theorem id {id!r} registered twice")
-        REGISTRY[id] = Theorem(id, title, statement, tuple(assumptions), method, check)
+        REGISTRY[id] = Theorem(id, title, statement, tuple(assumptions), method, check, tuple(prose))
         return check
 
     return wrap
@@ -125,7 +139,7 @@ def run_theorem(thm: Theorem) -> ProofResult:
     if status == "proved" and seconds > THEOREM_BUDGET_S:
         status, detail = "unknown", f"over the {THEOREM_BUDGET_S:.0f} s budget ({seconds:.1f} s); {detail}"
     return ProofResult(thm.id, thm.title, thm.statement, thm.assumptions, thm.method, status,
-                       seconds, detail, countermodel)
+                       seconds, detail, countermodel, thm.prose)
 
 
 # ---------------------------------------------------------------- solver helpers
@@ -193,6 +207,21 @@ def cvc5_check(smt2: str, timeout_ms: int = SOLVER_TIMEOUT_MS) -> str:
     return answer
 
 
-def cross_check(solver: z3.Solver, expected: str = "unsat") -> bool:
-    """Whether cvc5 agrees with z3's answer ``expected`` on ``solver``'s assertions."""
-    return cvc5_check(solver.to_smt2()) == expected
+def cross_check(solver: z3.Solver, expected: str = "unsat", *,
+                answer_of: Callable[[str], str] | None = None) -> bool:
+    """Whether cvc5 agrees with z3's answer ``expected`` on ``solver``'s assertions.
+
+    Returns True on agreement, False when cvc5 gives no verdict (``unknown``, a timeout, or
+    a construct it cannot parse: a note, not a failure). Raises :class:`SolverDisagreement`
+    when cvc5 answers the opposite of ``expected`` (``sat`` against ``unsat`` or the reverse).
+    ``answer_of`` replaces cvc5 (tests inject a contradicting solver through it).
+    """
+    if expected not in ("sat", "unsat"):
+        raise ValueError(f"expected must be 'sat' or 'unsat', got {expected!r}")
+    answer = (answer_of or cvc5_check)(solver.to_smt2())
+    if answer == expected:
+        return True
+    if answer in ("sat", "unsat"):
+        raise SolverDisagreement(f"cvc5 answered {answer} where z3 answered {expected}: "
+                                 "the solvers contradict each other")
+    return False

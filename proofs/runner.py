@@ -15,7 +15,9 @@ THEOREM_MODULES = (
     "proofs.t3_sequence",
     "proofs.t4_si_can_lose",
     "proofs.t5_t6_dominance",
+    "proofs.t5_every_s",
     "proofs.t6_every_s",
+    "proofs.t6_every_n",
     "proofs.t6_finite_n",
     "proofs.t7_resources",
     "proofs.t8_strictly_faster",
@@ -79,4 +81,6 @@ def table(results: Sequence[ProofResult], *, verbose: bool = False) -> str:
     for r in results:
         if verbose or not r.proved:
             lines.append(f"{r.id} {r.status}: {r.detail}")
+        if verbose and r.prose:
+            lines.append(f"{r.id} prose (not machine-checked): " + "; ".join(r.prose))
     return "\n".join(lines)
