@@ -19,6 +19,7 @@ THEOREM_MODULES = (
     "proofs.t6_every_s",
     "proofs.t6_every_n",
     "proofs.t6_finite_n",
+    "proofs.n1_no_rescue",
     "proofs.t7_resources",
     "proofs.t8_strictly_faster",
     "proofs.t9_closed_forms",

@@ -46,6 +46,20 @@ def lemma_clean_start(variant: ScheduleVariant = DSI) -> None:
     expect_unsat(solver, f"clean start ({variant.name})")
 
 
+def lemma_drafts_never_bind() -> None:
+    """Every task computing p at j ends no earlier than the draft of j exists, (j + 1)c:
+    a window covering j is dispatched at e·c with e ≥ j (its newest draft is e − 1 ≥ j − 1),
+    a frontier task F_j at r_{j−1} ≥ jc (j − 1 needed its draft); either runs a unit.
+    So r_j = max(r_{j−1}, P_j): the bounds of the cases ignore drafts (QF_NRA)."""
+    c, e, j, start = z3.Reals("c e j start")
+    solver = make_solver(logic="QF_NRA")
+    solver.add(c > 0, c <= 1, j >= 0, e >= j, start >= e * c, start + 1 < (j + 1) * c)
+    expect_unsat(solver, "drafts never bind (window)")
+    frontier = make_solver(logic="QF_NRA")
+    frontier.add(c > 0, c <= 1, j >= 1, start >= j * c, start + 1 < (j + 1) * c)
+    expect_unsat(frontier, "drafts never bind (frontier)")
+
+
 def lemma_cases_cover() -> None:
     """Every (x = kc > 0, N ≥ 2) is in one of the three cases."""
     x = z3.Real("x")
@@ -61,6 +75,7 @@ def prove_every_s_si(variant: ScheduleVariant = DSI) -> str:
     round model exhibits a violation; ProofFailure when it does not)."""
     try:
         lemma_clean_start(variant)
+        lemma_drafts_never_bind()
         details = [prove_si_facts(), t6_every_s.prove_every_s(),
                    t6_fifo.prove_fifo_case(variant), t6_two_servers.prove_two_server_case(variant)]
         t6_two_servers.lemma_no_wait_three_servers()
@@ -71,7 +86,7 @@ def prove_every_s_si(variant: ScheduleVariant = DSI) -> str:
             raise ProofFailure(f"{exc}; no concrete round with T_DSI > T_SI found in the round "
                                "model (m <= 5, N in 2, 3)", exc.countermodel) from None
         raise ProofRefuted(f"{exc}; concrete counterexample: {witness}", witness) from None
-    return ("clean start; " + "; ".join(details) + "; kc >= 1, N >= 3: pigeonhole 4 tasks / 3 "
+    return ("clean start; drafts never bind; " + "; ".join(details) + "; kc >= 1, N >= 3: pigeonhole 4 tasks / 3 "
             "kinds, no task waits, T6inf applies; the three cases cover N >= 2")
 
 

@@ -145,12 +145,15 @@ def lemma_d1() -> None:
 
 
 def lemma_d3(min_servers: int = 2) -> None:
-    """D3: blocks n − N and n start Nk ≥ k + 1 positions apart (QF_NIA) when N ≥ 2; with S1
-    and S2 the later one resolves in SI at least a unit later: G(n − N) + 1 ≤ G(n)."""
-    N, k, j0, j1 = z3.Ints("N k j0 j1")
+    """D3: the first positions of blocks n − N and n, j0 = (n−N−1)k + 1 and j1 = (n−1)k + 1
+    (or j0 = 0 when n = N: block 0 is position 0), are ≥ k + 1 apart when N ≥ 2 (QF_NIA); by
+    S1 they lie in different SI iterations and by S2 the later resolves at least a unit later:
+    G(n − N) + 1 ≤ G(n)."""
+    N, k, n = z3.Ints("N k n")
     solver = make_solver(logic="QF_NIA")
-    solver.add(k >= 1, min_servers <= N, j0 >= 0, j1 >= j0 + N * k)  # j0 = (n−N−1)k + 1 or 0
-    solver.add(j1 < j0 + k + 1)
+    solver.add(k >= 1, min_servers <= N, n >= N)
+    j0 = z3.If(n == N, 0, (n - N - 1) * k + 1)
+    solver.add((n - 1) * k + 1 < j0 + k + 1)
     expect_unsat(solver, f"T6all D3 (N >= {min_servers})")
     G0, G1, C_apart = z3.Reals("G0 G1 C_apart")
     compose = make_solver()  # S1: different iterations; S2: C increases by >= 1 per iteration
@@ -166,6 +169,10 @@ def lemma_dominance_step() -> None:
     solver.add(dn + 1 <= G, G1 <= G, GN + 1 <= G)  # D1, D2, D3
     solver.add(Un + 1 > G)
     expect_unsat(solver, "T6all A4 (dominance step)")
+    base = make_solver()  # U_0 = d_0 = 0 (F_0 at the round start), G(0) = SI_m(0) = kk·c + 1 ≥ 1
+    c, kk = z3.Reals("c kk")
+    base.add(c > 0, kk >= 0, kk * c + 1 < 0 + 1)
+    expect_unsat(base, "T6all A4 (base)")
     r, rho, P, SIj, SIprev, Gj = z3.Reals("r rho P SIj SIprev Gj")
     pos = make_solver()
     pos.add(r <= _max(rho, P), rho <= SIprev, SIprev <= SIj, Gj >= P, Gj <= SIj, r > SIj)

@@ -172,6 +172,9 @@ def lemma_last_iteration() -> None:
     solver.add(c > 0, c <= 1, gc >= 1 - c, nx + c <= L, top == _max(L + 1, nx + 2))
     solver.add(top > gc + L + 1)
     expect_unsat(solver, "E' SI's last iteration")
+    single = make_solver()  # n = 0 (one window): it starts at L (B4), the round stays below L + 1
+    single.add(rho <= L + 1, s <= L, z3.If(rho <= L, rho + 1, _max(rho, s + 1)) > L + 1)
+    expect_unsat(single, "E' single-window round below L + 1")
 
 
 def prove_two_server_case(variant: ScheduleVariant = DSI) -> str:
