@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import z3
 
-from proofs.schedule_model import DSI, ScheduleVariant, encode_round, fifo_constraints
+from proofs.schedule_model import DSI, Prefill, ScheduleVariant, encode_round, fifo_constraints
 
 
 def round_spans(accept: Sequence[bool]) -> list[tuple[int, int | None]]:
@@ -38,9 +38,11 @@ def round_spans(accept: Sequence[bool]) -> list[tuple[int, int | None]]:
     return spans
 
 
-def encode_path(accept: Sequence[bool], k: int, c: z3.ArithRef, N: int, *,
-                variant: ScheduleVariant = DSI) -> tuple[z3.ArithRef, list[z3.BoolRef]]:
-    """(the time of the path's last token, constraints) for DSI(k, N) on ``accept``."""
+def encode_path(accept: Sequence[bool], k: int, c: z3.ArithRef, N: int | None, *,
+                variant: ScheduleVariant = DSI,
+                prefill: Prefill | None = None) -> tuple[z3.ArithRef, list[z3.BoolRef]]:
+    """(the time of the path's last token, constraints) for DSI(k, N) on ``accept``
+    (``N=None``: unlimited servers; ``prefill``: the best-start policy of :class:`Prefill`)."""
     S = len(accept)
     spans = round_spans(accept)
     constraints: list[z3.BoolRef] = []
@@ -50,24 +52,28 @@ def encode_path(accept: Sequence[bool], k: int, c: z3.ArithRef, N: int, *,
     for index, (f, rejected) in enumerate(spans):
         end = z3.Real(f"path_end{index}") if rejected is not None else None
         enc = encode_round(S - f, k, c, N, variant=variant, tag=f"p{index}_", start=start, end=end,
-                           round_index=index, fifo=False, rejected_at=rejected)
+                           round_index=index, fifo=False, rejected_at=rejected, prefill=prefill)
         constraints += enc.constraints
         tasks += enc.tasks
         if end is not None:
             start = end
         else:
             last_time = enc.r[-1]
-    constraints += fifo_constraints(tasks, N, "path_")
+    if N is not None:
+        constraints += fifo_constraints(tasks, N, "path_")
     return last_time, constraints
 
 
-def path_latency(accept: Sequence[bool], k: int, N: int, c: Fraction, *,
-                 variant: ScheduleVariant = DSI) -> Fraction:
-    """The latency at an exact c, with a second query proving the encoding determines it."""
+def path_latency(accept: Sequence[bool], k: int, N: int | None, c: Fraction, *,
+                 variant: ScheduleVariant = DSI,
+                 prefill: tuple[Fraction, Fraction] | None = None) -> Fraction:
+    """The latency at an exact c (and exact prefill latencies (P, Pd) of the best-start
+    policy), with a second query proving the encoding determines it."""
     from proofs.core import exact, make_solver
 
     cz = z3.Real("c")
-    T, constraints = encode_path(accept, k, cz, N, variant=variant)
+    timing = Prefill(z3.RealVal(str(prefill[0])), z3.RealVal(str(prefill[1]))) if prefill else None
+    T, constraints = encode_path(accept, k, cz, N, variant=variant, prefill=timing)
     solver = make_solver()
     solver.add(cz == z3.RealVal(str(c)), *constraints)
     if solver.check() != z3.sat:

@@ -120,6 +120,21 @@ class Task:
     started: z3.BoolRef | None = None
     release: z3.ArithRef | None = None
     round: int = 0  # the round in a path (path model); earlier rounds queue first
+    end: z3.ArithRef | None = None  # completion if it runs to its end (start + 1 in decode)
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """Prefill latencies (target P, drafter Pd) for the unlimited-server *best-start* policy
+    (:mod:`proofs.prefill`): the drafter's first forward takes Pd; a target task started at s
+    runs on a server warmed at t = 0 (free at P, then a decode) or on a fresh one (prefill
+    fused with the task), whichever ends first: ``min(s + P, max(s, P) + 1)``."""
+
+    target: z3.ArithRef
+    drafter: z3.ArithRef
+
+    def completion(self, start: z3.ArithRef) -> z3.ArithRef:
+        return zmin(start + self.target, zmax(start, self.target) + 1)
 
 
 @dataclass
@@ -196,7 +211,8 @@ def fifo_constraints(tasks: list[Task], N: z3.ArithRef | int, tag: str) -> list[
 def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
                  variant: ScheduleVariant = DSI, tag: str = "", start: z3.ArithRef | None = None,
                  end: z3.ArithRef | None = None, round_index: int = 0,
-                 fifo: bool = True, rejected_at: int | None = None) -> RoundEncoding:
+                 fifo: bool = True, rejected_at: int | None = None,
+                 prefill: Prefill | None = None) -> RoundEncoding:
     """Constraints whose unique solution is the all-accepted round of length m (see module doc).
 
     For a round inside a path (:mod:`proofs.path_model`): ``start`` is the round's start time
@@ -207,6 +223,8 @@ def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
     ``rejected_at`` (with ``end``): the relative position whose rejection ends the round at
     ``end = r[rejected_at]``; later positions are never resolved in this round (their
     variables are set past ``end``).
+    ``N=None``: unlimited servers, every task starts at its dispatch. ``prefill``: the first
+    round's drafts start with the drafter's prefill and tasks end as :class:`Prefill` says.
     """
     if m < 1 or k < 1:
         raise ValueError(f"need m >= 1 and k >= 1, got m={m}, k={k}")
@@ -214,7 +232,13 @@ def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
     t0 = start if start is not None else z3.RealVal(0)
     r = [z3.Real(f"{tag}r{j}") for j in range(m)]
     ends = window_ends(m, k)
-    window_dispatch = [t0 + e * c for e in ends]
+
+    def draft_time(j: int) -> z3.ArithRef:  # the draft of relative position j exists then
+        if prefill is not None and round_index == 0:
+            return prefill.drafter + j * c
+        return t0 + (j + 1) * c
+
+    window_dispatch = [draft_time(e - 1) for e in ends]
     tasks: list[Task] = []
     if variant.frontier:
         for j in range(m):
@@ -233,17 +257,21 @@ def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
             task.exists = z3.And(task.exists, task.dispatch < end)
     windows = [t for t in tasks if t.kind == "window"]
     for task in tasks:
+        task.end = prefill.completion(task.start) if prefill is not None else task.start + 1
         _set_release(task, r[task.last], end, variant)
     if not variant.chain_checks_windows:  # F_j whenever p_j is missing when j − 1 resolves
         for task in tasks:
             if task.kind == "frontier" and task.first > 0:
                 j = task.first
-                task.exists = z3.Not(z3.Or(*[z3.And(w.started, w.start + 1 <= r[j - 1])
+                task.exists = z3.Not(z3.Or(*[z3.And(w.started, w.end <= r[j - 1])
                                              for w in windows if w.first <= j <= w.last]))
                 if end is not None:
                     task.exists = z3.And(task.exists, task.dispatch < end)
                 _set_release(task, r[task.last], end, variant)
-    constraints = fifo_constraints(tasks, N, tag) if fifo else []
+    if N is None:  # unlimited servers
+        constraints = [z3.Implies(t.exists, t.start == t.dispatch) for t in tasks]
+    else:
+        constraints = fifo_constraints(tasks, N, tag) if fifo else []
     last_resolved = m - 1 if rejected_at is None else rejected_at
     if rejected_at is not None:
         if end is None:
@@ -253,9 +281,9 @@ def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
     for j in range(last_resolved + 1):
         covering = [t for t in tasks if t.first <= j <= t.last]
         P = z3.Real(f"{tag}P{j}")
-        constraints += [z3.Implies(t.started, t.start + 1 >= P) for t in covering]
-        constraints.append(z3.Or(*[z3.And(t.started, t.start + 1 == P) for t in covering]))
-        bound = zmax(P, t0 + (j + 1) * c)
+        constraints += [z3.Implies(t.started, t.end >= P) for t in covering]
+        constraints.append(z3.Or(*[z3.And(t.started, t.end == P) for t in covering]))
+        bound = zmax(P, draft_time(j))
         constraints.append(r[j] == (bound if j == 0 else zmax(r[j - 1], bound)))
     return RoundEncoding(m, k, c, N, r, tasks, constraints)
 
@@ -266,7 +294,7 @@ def _set_release(task: Task, r_last: z3.ArithRef, end: z3.ArithRef | None,
     (``variant.cancel``) and, in a path, at the rejection that ends its round
     (``variant.cancel_stale``); a stale task that is kept runs to its natural end."""
     if not variant.cancel:
-        task.started, task.release = task.exists, task.start + 1
+        task.started, task.release = task.exists, task.end
         return
     cancel = r_last
     if end is not None:
@@ -277,10 +305,10 @@ def _set_release(task: Task, r_last: z3.ArithRef, end: z3.ArithRef | None,
             cancel = zmin(r_last, end)
         else:
             task.started = z3.And(task.exists, z3.Or(z3.Not(resolved_in_round), task.start < r_last))
-            task.release = z3.If(resolved_in_round, zmin(task.start + 1, r_last), task.start + 1)
+            task.release = z3.If(resolved_in_round, zmin(task.end, r_last), task.end)
             return
     task.started = z3.And(task.exists, task.start < cancel)
-    task.release = zmin(task.start + 1, cancel)
+    task.release = zmin(task.end, cancel)
 
 
 def windows_alone(B: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int,
