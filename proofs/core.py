@@ -32,8 +32,13 @@ STATUSES = ("proved", "refuted", "unknown", "error")
 #: Time limit of one solver call, in milliseconds.
 SOLVER_TIMEOUT_MS = 20_000
 
-#: Time budget of one theorem, in seconds (SPEC §10).
+#: Time budget of one theorem, in seconds of CPU time (SPEC §10).
 THEOREM_BUDGET_S = 20.0
+
+#: Time limit of one solver call in a ``--deep`` check (long bounded model checking).
+DEEP_SOLVER_TIMEOUT_MS = 600_000
+
+_solver_timeout_ms = SOLVER_TIMEOUT_MS  # the limit make_solver applies now
 
 
 class ProofRefuted(ProofFailure):
@@ -131,8 +136,10 @@ def run_theorem(thm: Theorem, *, deep: bool = False) -> ProofResult:
 
     ``deep`` runs the theorem's deep check where it has one, without the time budget.
     """
+    global _solver_timeout_ms
     check = thm.deep if deep and thm.deep is not None else thm.check
     budget = not (deep and thm.deep is not None)
+    _solver_timeout_ms = SOLVER_TIMEOUT_MS if budget else DEEP_SOLVER_TIMEOUT_MS
     start, cpu_start = time.perf_counter(), time.process_time()
     countermodel: object | None = None
     try:
@@ -147,6 +154,8 @@ def run_theorem(thm: Theorem, *, deep: bool = False) -> ProofResult:
     except Exception as exc:  # a bug in a check is an error, reported, not a pass
         status = "error"
         detail = f"{type(exc).__name__}: {exc} | {traceback.format_exc(limit=3)}"
+    finally:
+        _solver_timeout_ms = SOLVER_TIMEOUT_MS
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     if budget and status == "proved" and cpu_seconds > THEOREM_BUDGET_S:  # CPU time: robust to load
         status, detail = "unknown", (f"over the {THEOREM_BUDGET_S:.0f} s budget ({cpu_seconds:.1f} s "
@@ -158,10 +167,11 @@ def run_theorem(thm: Theorem, *, deep: bool = False) -> ProofResult:
 # ---------------------------------------------------------------- solver helpers
 
 
-def make_solver(timeout_ms: int = SOLVER_TIMEOUT_MS, logic: str | None = None) -> z3.Solver:
-    """A z3 solver with a time limit (``logic`` e.g. ``"QF_LRA"``)."""
+def make_solver(timeout_ms: int | None = None, logic: str | None = None) -> z3.Solver:
+    """A z3 solver with a time limit (``logic`` e.g. ``"QF_LRA"``); the default limit is
+    :data:`SOLVER_TIMEOUT_MS`, or :data:`DEEP_SOLVER_TIMEOUT_MS` inside a ``--deep`` check."""
     solver = z3.SolverFor(logic) if logic else z3.Solver()
-    solver.set("timeout", timeout_ms)
+    solver.set("timeout", timeout_ms if timeout_ms is not None else _solver_timeout_ms)
     return solver
 
 
