@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from itertools import product
+from itertools import pairwise, product
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -108,8 +108,8 @@ def test_keeping_stale_tasks_is_slower_than_nonsi_where_dsi_is_not() -> None:
 def test_every_s_conclusions_on_long_paths(case: tuple) -> None:
     accept, k, c, N = case
     dsi = _run(accept, k, c, N)
-    times = (Fraction(0),) + dsi.times
-    assert all(b - a <= 1 for a, b in zip(times, times[1:], strict=False))
+    times = (Fraction(0), *dsi.times)
+    assert all(b - a <= 1 for a, b in pairwise(times))
     assert dsi.latency <= len(accept)
     if N is None or N >= 2:
         assert dsi.latency <= _run(accept, k, c, N, algorithm="si").latency
