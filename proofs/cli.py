@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only these theorem ids (repeatable or comma-separated)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--list", action="store_true", help="list theorem ids and statements")
+    parser.add_argument("--deep", action="store_true",
+                        help="run the longer checks where a theorem has one (bounded model checking "
+                             "of T5/T6 to larger rounds; outside the per-theorem budget)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each theorem's detail (scope, solver agreement, witnesses)")
 
@@ -27,7 +30,7 @@ def execute(args: argparse.Namespace) -> int:
             print(f"{thm.id}\t{thm.title}\t{thm.statement}")
         return 0
     selected = runner.select(args.only)  # validates ids before any work starts
-    results = runner.run([thm.id for thm in selected])
+    results = runner.run([thm.id for thm in selected], deep=args.deep)
     if args.json:
         sys.stdout.write(json.dumps(runner.as_json(results)) + "\n")
     else:

@@ -15,8 +15,12 @@ THEOREM_MODULES = (
     "proofs.t3_sequence",
     "proofs.t4_si_can_lose",
     "proofs.t5_t6_dominance",
+    "proofs.t5_every_s",
     "proofs.t6_every_s",
+    "proofs.t6_every_n",
     "proofs.t6_finite_n",
+    "proofs.n1_no_rescue",
+    "proofs.prefill",
     "proofs.t7_resources",
     "proofs.t8_strictly_faster",
     "proofs.t9_closed_forms",
@@ -44,9 +48,10 @@ def select(only: Sequence[str] | None) -> list[Theorem]:
     return [by_id[name.lower()] for name in dict.fromkeys(wanted)]
 
 
-def run(only: Sequence[str] | None = None) -> list[ProofResult]:
-    """Run the selected theorems one after another."""
-    return [run_theorem(thm) for thm in select(only)]
+def run(only: Sequence[str] | None = None, *, deep: bool = False) -> list[ProofResult]:
+    """Run the selected theorems one after another (``deep``: their longer checks, see
+    :func:`proofs.core.run_theorem`)."""
+    return [run_theorem(thm, deep=deep) for thm in select(only)]
 
 
 def all_proved(results: Sequence[ProofResult]) -> bool:
@@ -79,4 +84,6 @@ def table(results: Sequence[ProofResult], *, verbose: bool = False) -> str:
     for r in results:
         if verbose or not r.proved:
             lines.append(f"{r.id} {r.status}: {r.detail}")
+        if verbose and r.prose:
+            lines.append(f"{r.id} prose (not machine-checked): " + "; ".join(r.prose))
     return "\n".join(lines)

@@ -50,6 +50,10 @@ class ScheduleVariant:
     frontier: bool = True  # step 1 and step 5: frontier task F0 and the frontier chain
     cancel: bool = True  # step 6: a task is cancelled once its last position resolves
     chain_checks_windows: bool = True  # step 5 skips j when a queued/running task covers j
+    #: step 6 at a rejection: every task of the ended round is cancelled. The round model
+    #: starts every round clean and ignores this field; the state model
+    #: (:mod:`proofs.state_model`) uses it.
+    cancel_stale: bool = True
 
 
 DSI = ScheduleVariant("dsi")
@@ -58,6 +62,9 @@ NO_CANCEL = ScheduleVariant("no-cancel", cancel=False)
 #: Broken: the frontier chain ignores queued/running windows (requests F_j whenever p_j is
 #: not yet available), so redundant frontier tasks compete with the windows.
 BLIND_CHAIN = ScheduleVariant("blind-chain", chain_checks_windows=False)
+#: Broken: tasks of a round ended by a rejection are not cancelled (stale tasks keep their
+#: servers and their queue places).
+KEEP_STALE = ScheduleVariant("keep-stale", cancel_stale=False)
 
 
 def window_ends(m: int, k: int) -> list[int]:
@@ -112,6 +119,22 @@ class Task:
     start: z3.ArithRef  # the would-be start w (meaningful when exists)
     started: z3.BoolRef | None = None
     release: z3.ArithRef | None = None
+    round: int = 0  # the round in a path (path model); earlier rounds queue first
+    end: z3.ArithRef | None = None  # completion if it runs to its end (start + 1 in decode)
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """Prefill latencies (target P, drafter Pd) for the unlimited-server *best-start* policy
+    (:mod:`proofs.prefill`): the drafter's first forward takes Pd; a target task started at s
+    runs on a server warmed at t = 0 (free at P, then a decode) or on a fresh one (prefill
+    fused with the task), whichever ends first: ``min(s + P, max(s, P) + 1)``."""
+
+    target: z3.ArithRef
+    drafter: z3.ArithRef
+
+    def completion(self, start: z3.ArithRef) -> z3.ArithRef:
+        return zmin(start + self.target, zmax(start, self.target) + 1)
 
 
 @dataclass
@@ -140,6 +163,8 @@ class RoundEncoding:
 
 def _before(a: Task, b: Task) -> z3.BoolRef | bool:
     """Task a is queued before task b (dispatch order; frontier first at equal times)."""
+    if a.round != b.round:  # a round's tasks are dispatched before the next round starts
+        return a.round < b.round
     if a.kind == b.kind:
         return a.order < b.order
     if a.kind == "frontier":
@@ -160,7 +185,7 @@ def fifo_constraints(tasks: list[Task], N: z3.ArithRef | int, tag: str) -> list[
                 continue
             cond = sigma.started if before is True else z3.And(sigma.started, before)
             earlier.append((sigma, z3.simplify(cond) if before is True else cond))
-        L = z3.Real(f"{tag}L_{tau.name}")
+        L = z3.Real(f"{tag}L_{tau.start}")
         out.append(tau.dispatch <= L)
         out += [z3.Implies(cond, sigma.start <= L) for sigma, cond in earlier]
         out.append(z3.Or(tau.dispatch == L, *[z3.And(cond, sigma.start == L) for sigma, cond in earlier]))
@@ -184,51 +209,106 @@ def fifo_constraints(tasks: list[Task], N: z3.ArithRef | int, tag: str) -> list[
 
 
 def encode_round(m: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int, *,
-                 variant: ScheduleVariant = DSI, tag: str = "") -> RoundEncoding:
-    """Constraints whose unique solution is the all-accepted round of length m (see module doc)."""
+                 variant: ScheduleVariant = DSI, tag: str = "", start: z3.ArithRef | None = None,
+                 end: z3.ArithRef | None = None, round_index: int = 0,
+                 fifo: bool = True, rejected_at: int | None = None,
+                 prefill: Prefill | None = None) -> RoundEncoding:
+    """Constraints whose unique solution is the all-accepted round of length m (see module doc).
+
+    For a round inside a path (:mod:`proofs.path_model`): ``start`` is the round's start time
+    (default 0), ``end`` the time of the rejection that ends it (None: it runs to its end);
+    only tasks dispatched before ``end`` exist, and at ``end`` the round's tasks are cancelled
+    (``variant.cancel_stale``) or keep their servers to their natural end (stale tasks).
+    ``fifo=False`` leaves the FIFO constraints to the caller (one queue for the whole path).
+    ``rejected_at`` (with ``end``): the relative position whose rejection ends the round at
+    ``end = r[rejected_at]``; later positions are never resolved in this round (their
+    variables are set past ``end``).
+    ``N=None``: unlimited servers, every task starts at its dispatch. ``prefill``: the first
+    round's drafts start with the drafter's prefill and tasks end as :class:`Prefill` says.
+    """
     if m < 1 or k < 1:
         raise ValueError(f"need m >= 1 and k >= 1, got m={m}, k={k}")
     tag = tag or f"m{m}k{k}_"
+    t0 = start if start is not None else z3.RealVal(0)
     r = [z3.Real(f"{tag}r{j}") for j in range(m)]
     ends = window_ends(m, k)
-    window_dispatch = [e * c for e in ends]
+
+    def draft_time(j: int) -> z3.ArithRef:  # the draft of relative position j exists then
+        if prefill is not None and round_index == 0:
+            return prefill.drafter + j * c
+        return t0 + (j + 1) * c
+
+    window_dispatch = [draft_time(e - 1) for e in ends]
     tasks: list[Task] = []
     if variant.frontier:
         for j in range(m):
             if j == 0:
-                exists, dispatch = z3.BoolVal(True), z3.RealVal(0)
+                exists, dispatch = z3.BoolVal(True), t0
             else:
                 exists = window_dispatch[-(-j // k) - 1] >= r[j - 1]
                 dispatch = r[j - 1]
-            tasks.append(Task(f"F{j}", "frontier", j, j, j, exists, dispatch, z3.Real(f"{tag}sF{j}")))
+            tasks.append(Task(f"F{j}", "frontier", j, j, j, exists, dispatch, z3.Real(f"{tag}sF{j}"),
+                              round=round_index))
     for b, e in enumerate(ends):
         tasks.append(Task(f"W{b}", "window", b, b * k, e, z3.BoolVal(True), window_dispatch[b],
-                          z3.Real(f"{tag}sW{b}")))
+                          z3.Real(f"{tag}sW{b}"), round=round_index))
+    if end is not None:  # nothing of this round is dispatched at or after its rejection
+        for task in tasks:
+            task.exists = z3.And(task.exists, task.dispatch < end)
     windows = [t for t in tasks if t.kind == "window"]
     for task in tasks:
-        if variant.cancel:
-            task.started = z3.And(task.exists, task.start < r[task.last])
-            task.release = zmin(task.start + 1, r[task.last])
-        else:
-            task.started = task.exists
-            task.release = task.start + 1
+        task.end = prefill.completion(task.start) if prefill is not None else task.start + 1
+        _set_release(task, r[task.last], end, variant)
     if not variant.chain_checks_windows:  # F_j whenever p_j is missing when j − 1 resolves
         for task in tasks:
             if task.kind == "frontier" and task.first > 0:
                 j = task.first
-                task.exists = z3.Not(z3.Or(*[z3.And(w.started, w.start + 1 <= r[j - 1])
+                task.exists = z3.Not(z3.Or(*[z3.And(w.started, w.end <= r[j - 1])
                                              for w in windows if w.first <= j <= w.last]))
-                task.started = z3.And(task.exists, task.start < r[task.last]) if variant.cancel \
-                    else task.exists
-    constraints = fifo_constraints(tasks, N, tag)
-    for j in range(m):
+                if end is not None:
+                    task.exists = z3.And(task.exists, task.dispatch < end)
+                _set_release(task, r[task.last], end, variant)
+    if N is None:  # unlimited servers
+        constraints = [z3.Implies(t.exists, t.start == t.dispatch) for t in tasks]
+    else:
+        constraints = fifo_constraints(tasks, N, tag) if fifo else []
+    last_resolved = m - 1 if rejected_at is None else rejected_at
+    if rejected_at is not None:
+        if end is None:
+            raise ValueError("rejected_at needs the round's end time")
+        constraints.append(r[rejected_at] == end)
+        constraints += [r[j] == end + 1 for j in range(rejected_at + 1, m)]
+    for j in range(last_resolved + 1):
         covering = [t for t in tasks if t.first <= j <= t.last]
         P = z3.Real(f"{tag}P{j}")
-        constraints += [z3.Implies(t.started, t.start + 1 >= P) for t in covering]
-        constraints.append(z3.Or(*[z3.And(t.started, t.start + 1 == P) for t in covering]))
-        bound = zmax(P, (j + 1) * c)
+        constraints += [z3.Implies(t.started, t.end >= P) for t in covering]
+        constraints.append(z3.Or(*[z3.And(t.started, t.end == P) for t in covering]))
+        bound = zmax(P, draft_time(j))
         constraints.append(r[j] == (bound if j == 0 else zmax(r[j - 1], bound)))
     return RoundEncoding(m, k, c, N, r, tasks, constraints)
+
+
+def _set_release(task: Task, r_last: z3.ArithRef, end: z3.ArithRef | None,
+                 variant: ScheduleVariant) -> None:
+    """``started`` and ``release`` of a task: cancelled once its last position resolves
+    (``variant.cancel``) and, in a path, at the rejection that ends its round
+    (``variant.cancel_stale``); a stale task that is kept runs to its natural end."""
+    if not variant.cancel:
+        task.started, task.release = task.exists, task.end
+        return
+    cancel = r_last
+    if end is not None:
+        # positions after the rejection are never resolved in this round: a task that still
+        # has one is cancelled at the rejection, or (stale tasks kept) never
+        resolved_in_round = r_last <= end
+        if variant.cancel_stale:
+            cancel = zmin(r_last, end)
+        else:
+            task.started = z3.And(task.exists, z3.Or(z3.Not(resolved_in_round), task.start < r_last))
+            task.release = z3.If(resolved_in_round, zmin(task.end, r_last), task.end)
+            return
+    task.started = z3.And(task.exists, task.start < cancel)
+    task.release = zmin(task.end, cancel)
 
 
 def windows_alone(B: int, k: int, c: z3.ArithRef, N: z3.ArithRef | int,

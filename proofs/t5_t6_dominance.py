@@ -24,6 +24,9 @@ from proofs.schedule_checks import (
 )
 from proofs.schedule_model import DSI, ScheduleVariant
 
+#: Round length of ``dsi prove --deep`` (bounded model checking past MAX_ROUND).
+DEEP_ROUND = 12
+
 
 def prove_never_slower_than_nonsi(variant: ScheduleVariant = DSI, max_m: int = MAX_ROUND) -> str:
     """T5 for the schedule ``variant`` (raises ProofRefuted with an exact counterexample)."""
@@ -54,6 +57,7 @@ def prove_never_slower_than_si(variant: ScheduleVariant = DSI, max_m: int = MAX_
                  "decode latencies: target 1, drafter c in (0,1]",
                  f"bounded: S <= {MAX_ROUND}, every k <= S; symbolic c and N"),
     method="z3 per-round lemma R_m(j) <= j+1 (QF_LRA) summed over rounds; cvc5 cross-check m<=4",
+    deep=lambda: prove_never_slower_than_nonsi(max_m=DEEP_ROUND),
 )
 def t5() -> str:
     return prove_never_slower_than_nonsi()
@@ -68,6 +72,7 @@ def t5() -> str:
                  f"bounded: S <= {MAX_ROUND}, every k <= S; symbolic c and N >= 2"),
     method="z3 per-round lemma R_m(j) <= SI_m(j) summed over rounds; N=1 witness re-checked "
            "on the reference simulations",
+    deep=lambda: prove_never_slower_than_si(max_m=DEEP_ROUND),
 )
 def t6() -> str:
     return prove_never_slower_than_si()

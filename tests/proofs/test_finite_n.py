@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from proofs import t6_finite_n
 from proofs.core import ProofRefuted
+from proofs.t6_two_servers import _pigeonhole
 from properties.profiles import examples
 from reference import LatencyModel, generate
 from reference.results import max_concurrent_target_tasks
@@ -51,11 +52,11 @@ def test_with_enough_servers_no_task_waits_and_the_schedule_is_the_unlimited_one
 
 
 def test_t6n_is_proved_and_its_lemmas_can_fail() -> None:
-    assert "count" in t6_finite_n.prove_finite_n()
-    with pytest.raises(ProofRefuted, match="W1"):
-        t6_finite_n.lemma_full_windows(bound=-1)  # n0 − 1 windows apart can overlap
-    with pytest.raises(ProofRefuted, match="count"):
-        t6_finite_n.lemma_count(extra_servers=0)  # max(3, n0) servers are not enough for the bound
+    assert "pigeonhole" in t6_finite_n.prove_finite_n()
+    with pytest.raises(ProofRefuted, match="dispatch gaps"):
+        t6_finite_n.lemma_dispatch_gaps(extra_servers=0)  # N = n0: the last window can wait
+    with pytest.raises(ProofRefuted, match="pigeonhole: 3 tasks, 3 kinds"):
+        _pigeonhole(3, 3)  # N = 2 with the last window: three tasks can meet
 
 
 def test_below_the_bound_a_task_can_wait() -> None:
