@@ -17,27 +17,17 @@ so tokens can be checked against the reference too (``tokens_agree``).
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 
 from gpu_runtime.engine import RuntimeEngine
+from reference.closed_forms import required_servers_no_wait
 from reference.errors import ConfigError, EngineContractError
 from reference.generate import generate
 from reference.latency import LatencyModel, to_fraction
 from reference.toy_models import SyntheticAcceptancePair
 
 ALGORITHMS = ("nonsi", "si", "dsi")
-
-
-def required_servers(c: Fraction, lookahead: int) -> int:
-    """``ceil(1 / (k·c)) + 1``: no full window waits with the frontier chain competing.
-
-    >>> required_servers(Fraction(1, 10), 5)
-    3
-    """
-    return math.ceil(1 / (lookahead * c)) + 1
 
 
 @dataclass(frozen=True)
@@ -75,7 +65,7 @@ class BenchConfig:
                             **{k: to_fraction(v, name=k) for k, v in prefill.items() if v is not None})
 
     def servers(self) -> int:
-        return self.sp_degree or required_servers(self.latency().c, self.lookahead)
+        return self.sp_degree or required_servers_no_wait(self.latency().c, self.lookahead)
 
 
 def _dsi_options(algorithm: str, servers: int, config: BenchConfig) -> dict:
