@@ -17,7 +17,7 @@ import dataclasses
 import json
 import sys
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, EngineContractError
 from reference.generate import ALGORITHMS, generate
 from reference.latency import LatencyModel, to_fraction
 from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
@@ -141,7 +141,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run_benchmark(config)
     if args.json:
         print(json.dumps(result))
-        return 0
+    else:
+        _print_bench(args, result)
+    if not result["tokens_agree"]:
+        raise EngineContractError(f"runtime tokens differ from the reference's for the same seed "
+                                  f"({', '.join(result['tokens_differ'])})")
+    return 0
+
+
+def _print_bench(args: argparse.Namespace, result: dict) -> None:
     m, p, s = result["measured"], result["predicted"], result["speedup"]
     sys.stdout.write(
         f"N = {result['config']['sp_degree']}, c = {result['config']['c']:.3g}, k = {args.k}, "
@@ -150,4 +158,3 @@ def cmd_bench(args: argparse.Namespace) -> int:
                   for alg in ("nonsi", "si", "dsi"))
         + f"DSI/SI speedup: measured {s['measured_dsi_over_si']:.3f}, predicted "
           f"{s['predicted_dsi_over_si']:.3f}; overhead {result['overhead_per_task_ms']:.3f} ms/task\n")
-    return 0

@@ -207,7 +207,8 @@ def runtime_rows(bench: dict[str, Any], tolerance: float = RUNTIME_TOLERANCE) ->
     faster = s["measured_dsi_over_si"] > 1 and s["measured_dsi_over_nonsi"] > 1
     return [
         ClaimRow(claim="The runtime emits the reference's tokens for a seed (nonSI, SI, DSI)", how=how,
-                 ours="identical" if bench["tokens_agree"] else "differ", paper="",
+                 ours="identical" if bench["tokens_agree"] else f"differ: {', '.join(bench['tokens_differ'])}",
+                 paper="",
                  verdict="beyond" if bench["tokens_agree"] else "not reproduced", step="runtime"),
         ClaimRow(claim="DSI is faster than SI and non-SI in wall time, as predicted", how=how,
                  ours=f"DSI/SI {s['measured_dsi_over_si']:.3f} (predicted {s['predicted_dsi_over_si']:.3f}), "

@@ -54,19 +54,41 @@ BENCH = {"config": {"target_ms": 20.0, "drafter_ms": 2.0, "c": 0.1, "lookahead":
          "speedup": {"measured_dsi_over_si": 1.25, "predicted_dsi_over_si": 1.27,
                      "measured_dsi_over_nonsi": 3.1, "predicted_dsi_over_nonsi": 3.2},
          "ratios": {"speedup_measured_over_predicted": 1.25 / 1.27, "dsi_measured_over_predicted": 1.01},
-         "overhead_per_task_ms": 0.1, "tokens_agree": True}
+         "overhead_per_task_ms": 0.1, "tokens_agree": True, "tokens_differ": []}
 
 
 def test_runtime_rows_need_agreeing_tokens_and_a_real_speedup() -> None:
     assert [r.verdict for r in check_steps.runtime_rows(BENCH)] == ["beyond", "reproduced"]
     off = copy.deepcopy(BENCH)
     off["ratios"]["speedup_measured_over_predicted"] = 0.9  # 10% below the prediction
-    disagree = {**BENCH, "tokens_agree": False}
+    disagree = {**BENCH, "tokens_agree": False, "tokens_differ": ["dsi"]}
     assert check_steps.runtime_rows(off)[1].verdict == "finding"
     assert check_steps.runtime_rows(disagree)[0].verdict == "not reproduced"
     slower = copy.deepcopy(BENCH)
     slower["speedup"]["measured_dsi_over_si"] = 0.98
     assert check_steps.runtime_rows(slower)[1].verdict == "not reproduced"
+
+
+def test_runtime_rows_of_a_real_bench_with_a_broken_runtime_are_not_reproduced(monkeypatch) -> None:
+    """The "differ" branch is live: the bench reports (not raises) a runtime whose DSI tokens differ."""
+    import dataclasses
+
+    from gpu_runtime import compare
+    from gpu_runtime.engine import RuntimeEngine
+
+    class OffByOne(RuntimeEngine):
+        def generate(self, *args, **kwargs):
+            result = super().generate(*args, **kwargs)
+            if kwargs.get("algorithm") != "dsi":
+                return result
+            return dataclasses.replace(result, tokens=(*result.tokens[:-1], (result.tokens[-1] + 1) % 64))
+
+    config = compare.BenchConfig(target_ms=2.0, drafter_ms=1.0, lookahead=2, tokens=6, runs=1, acceptance=0.5)
+    intact = check_steps.runtime_rows(compare.run_benchmark(config))[0]
+    monkeypatch.setattr(compare, "RuntimeEngine", OffByOne)
+    broken = check_steps.runtime_rows(compare.run_benchmark(config))[0]
+    assert (intact.verdict, intact.ours) == ("beyond", "identical")
+    assert (broken.verdict, broken.ours) == ("not reproduced", "differ: dsi")
 
 
 def test_schedule_variant_findings_are_recomputed() -> None:
