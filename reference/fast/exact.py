@@ -292,8 +292,8 @@ def queued_round_times(c: Number, k: int, N: int | None, m: int, *, upto: int | 
     # windows b = 0..: first position b·k <= m − 2, last position and dispatch time
     window_last = [min((b + 1) * k, m - 1) for b in range((m - 2) // k + 1 if m >= 2 else 0)]
     window_dispatch = [last * p for last in window_last]
-    # unlimited: one server per window plus one for the (single live) frontier task
-    servers = N if N is not None else len(window_last) + 1
+    # at most one frontier task and every window are live at once: more servers never matter
+    servers = len(window_last) + 1 if N is None else min(N, len(window_last) + 1)
     queue = _FifoServers(servers, q)
     window_index: list[int] = []  # queue index of each window already enqueued
     resolved: list[int] = []  # R(j) in units of 1/q

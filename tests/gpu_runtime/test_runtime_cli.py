@@ -13,6 +13,7 @@ from gpu_runtime import bench as gpu_bench
 from gpu_runtime import compare
 from gpu_runtime.engine import RuntimeEngine
 from reference.cli import main
+from reference.errors import FileFormatError
 
 
 def _json(capsys, argv):
@@ -169,6 +170,6 @@ def test_loading_is_safe_by_default(monkeypatch):
         raise RuntimeError("stop here")
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", fake)
-    with pytest.raises(RuntimeError, match="stop here"):
+    with pytest.raises(FileFormatError, match="stop here"):  # what a bad checkpoint raises is typed
         hf.load_pretrained("some/model")
     assert seen["use_safetensors"] is True and seen["trust_remote_code"] is False
