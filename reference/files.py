@@ -37,6 +37,10 @@ def _as_path(path: PathLike, what: str) -> Path:
     text = os.fspath(path)
     if not text or "\x00" in text:
         raise PathError(f"{what} must be a non-empty path without NUL characters, got {text!r}")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        raise PathError(f"{what} {text!r} cannot be encoded as a file name") from None
     return Path(text)
 
 

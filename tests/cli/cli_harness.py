@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,14 +63,19 @@ class Outcome:
 
 
 def run(argv: Sequence[str], entry: Callable[[Sequence[str]], int] = dsi_main) -> Outcome:
-    """Run a command line in-process; argparse's SystemExit is an exit status like any other."""
+    """Run a command line in-process; argparse's SystemExit is an exit status like any other.
+
+    Python warnings are written to the captured stderr, as a terminal would show them."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             code = entry(list(argv))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 2
-    return Outcome(int(code), out.getvalue(), err.getvalue())
+    shown = "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+    return Outcome(int(code), out.getvalue(), err.getvalue() + shown)
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -91,7 +97,7 @@ def assert_clean_exit(outcome: Outcome) -> None:
     """Exit 0, or a refusal that satisfies :func:`assert_refused`: never a traceback or exit 1."""
     if outcome.code != 0:
         assert_refused(outcome)
-    assert "Traceback" not in outcome.err
+    assert "Traceback" not in outcome.err and "Warning:" not in outcome.err, outcome.err[-2000:]
 
 
 @contextlib.contextmanager
