@@ -95,14 +95,15 @@ def run_benchmark(config: BenchConfig) -> dict:
     common = {"lookahead": config.lookahead, "mode": config.mode, "seed": config.seed,
               "latency": latency}
     predicted, reference_tokens = {}, {}
-    forwards: dict[str, object] = {"runtime": []}
+    reference_forwards: dict[str, int] = {}
+    runtime_forwards: list[dict[str, int]] = []
     for alg in ALGORITHMS:
         ref = generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
                        **_dsi_options(alg, servers, config), **common)
         predicted[alg] = float(ref.latency) * 1e-3
         reference_tokens[alg] = ref.tokens
         if alg == "dsi":
-            forwards["reference"] = prefill_forwards(ref)
+            reference_forwards = prefill_forwards(ref)
     engine = RuntimeEngine(time_unit_s=1e-3, charge_wakeups=config.charge_wakeups)
     measured: dict[str, list[float]] = {alg: [] for alg in ALGORITHMS}
     overhead: list[float] = []
@@ -117,7 +118,7 @@ def run_benchmark(config: BenchConfig) -> dict:
             if alg == "dsi":
                 tasks = max(1, run.counters.target_forwards)
                 overhead.append((run.latency - predicted["dsi"]) / tasks * 1e3)
-                forwards["runtime"].append(prefill_forwards(run))  # type: ignore[union-attr]
+                runtime_forwards.append(prefill_forwards(run))
     median = {alg: statistics.median(values) for alg, values in measured.items()}
     return {
         "config": {**asdict(config), "sp_degree": servers, "c": float(latency.c)},
@@ -138,5 +139,5 @@ def run_benchmark(config: BenchConfig) -> dict:
         "runs": measured,
         "tokens_agree": not differ,
         "tokens_differ": sorted(differ),
-        "dsi_prefill_forwards": forwards,
+        "dsi_prefill_forwards": {"reference": reference_forwards, "runtime": runtime_forwards},
     }
