@@ -19,44 +19,49 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 from collections.abc import Sequence
 
+from gpu_runtime.devices import DeviceBinding
 from gpu_runtime.engine import RuntimeEngine
-from gpu_runtime.hf import HFCausalLM, load_pretrained
-from reference.errors import DSIError, VocabularyMismatchError
+from gpu_runtime.hf import HFCausalLM, dtype_argument, load_config, load_pretrained, model_loading
+from reference.cli import OneLineErrorParser
+from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_RUNTIME_SERVERS, MAX_TOKENS, integer
+from reference.errors import ConfigError, DSIError, FileFormatError, VocabularyMismatchError
+from reference.files import atomic_write_text, check_output_file
+from reference.generate import ALGORITHMS
+from reference.models import parse_token_ids
 
 
 def check_configs(target: str, drafter: str, *, trust_remote_code: bool) -> int:
     """Compare the vocabulary widths from the configs alone; refuse a mismatch before loading."""
-    from transformers import AutoConfig
-
-    widths = [AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code).vocab_size
+    widths = [getattr(load_config(name, trust_remote_code=trust_remote_code), "vocab_size", None)
               for name in (target, drafter)]
     if widths[0] != widths[1]:
         raise VocabularyMismatchError(f"target {target} has vocab_size={widths[0]} but drafter "
                                       f"{drafter} has vocab_size={widths[1]}")
+    if not isinstance(widths[0], int) or widths[0] < 1:
+        raise FileFormatError(f"the config of {target} has no positive integer vocab_size: {widths[0]!r}")
     return int(widths[0])
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gpu_runtime.bench", description=__doc__.split("\n")[0])
+    p = OneLineErrorParser(prog="python -m gpu_runtime.bench", description=__doc__.split("\n")[0])
     p.add_argument("--target", required=True, help="Hugging Face name or path of the target")
     p.add_argument("--drafter", required=True, help="Hugging Face name or path of the drafter")
     p.add_argument("--target-devices", default="cuda:0", help="comma-separated, e.g. cuda:0,cuda:1")
     p.add_argument("--drafter-device", default="cuda:0")
     p.add_argument("--dtype", default="bfloat16")
-    p.add_argument("--sp", type=int, default=None, help="target servers N (default: one per device)")
-    p.add_argument("--k", type=int, default=5, help="lookahead")
-    p.add_argument("--tokens", type=int, default=64)
+    p.add_argument("--sp", type=integer(MAX_RUNTIME_SERVERS, minimum=1), default=None,
+                   help="target servers N (default: one per device)")
+    p.add_argument("--k", type=integer(MAX_LOOKAHEAD, minimum=1), default=5, help="lookahead")
+    p.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=64)
     p.add_argument("--prompt", default="The quick brown fox")
     p.add_argument("--prompt-ids", default=None, help="comma-separated token ids (skips the tokenizer)")
     p.add_argument("--mode", choices=("greedy", "sample"), default="greedy")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--seed", type=integer(2**64 - 1, minimum=0), default=0)
+    p.add_argument("--runs", type=integer(MAX_COUNT, minimum=1), default=5)
     p.add_argument("--algorithms", default="nonsi,si,dsi")
     p.add_argument("--no-eos", action="store_true", help="do not stop at the target's EOS")
     p.add_argument("--trust-remote-code", action="store_true", help="allow model repositories' code")
@@ -64,20 +69,37 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> dict:
-    check_configs(args.target, args.drafter, trust_remote_code=args.trust_remote_code)
+def _check_arguments(args: argparse.Namespace) -> tuple[tuple[str, ...], list[str], list[int] | None]:
+    """Everything that can be refused before a model loads: (devices, algorithms, prompt ids)."""
+    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    unknown = [a for a in algorithms if a not in ALGORITHMS]
+    if not algorithms or unknown:
+        raise ConfigError(f"--algorithms must list some of {', '.join(ALGORITHMS)}, got {args.algorithms!r}")
     devices = tuple(d.strip() for d in args.target_devices.split(",") if d.strip())
+    if not devices:
+        raise ConfigError(f"--target-devices must name at least one device, got {args.target_devices!r}")
+    for device in (*devices, args.drafter_device):
+        DeviceBinding(device)  # "cpu" or an available "cuda[:i]"
+    dtype_argument(args.dtype)
+    prompt = parse_token_ids(args.prompt_ids, flag="--prompt-ids") if args.prompt_ids is not None else None
+    if args.out is not None:
+        check_output_file(args.out, what="--out file")
+    return devices, algorithms, prompt
+
+
+def run(args: argparse.Namespace) -> dict:
+    devices, algorithms, prompt = _check_arguments(args)
+    check_configs(args.target, args.drafter, trust_remote_code=args.trust_remote_code)
     replicas = {d: load_pretrained(args.target, device=d, dtype=args.dtype,
                                    trust_remote_code=args.trust_remote_code) for d in dict.fromkeys(devices)}
     drafter: HFCausalLM = load_pretrained(args.drafter, device=args.drafter_device, dtype=args.dtype,
                                           trust_remote_code=args.trust_remote_code)
     target = replicas[devices[0]]
-    if args.prompt_ids:
-        prompt = [int(t) for t in args.prompt_ids.split(",")]
-    else:
+    if prompt is None:
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(args.target, trust_remote_code=args.trust_remote_code)
+        with model_loading(args.target):
+            tokenizer = AutoTokenizer.from_pretrained(args.target, trust_remote_code=args.trust_remote_code)
         prompt = tokenizer(args.prompt)["input_ids"]
     eos = target.eos_token_id
     stop = () if args.no_eos or eos is None else ((eos,) if isinstance(eos, int) else tuple(eos))
@@ -85,7 +107,7 @@ def run(args: argparse.Namespace) -> dict:
                            target_replicas=tuple(replicas[d] for d in devices), forward_timeout_s=600.0)
     servers = args.sp or len(devices)
     results: dict = {}
-    for alg in args.algorithms.split(","):
+    for alg in algorithms:
         latencies, last = [], None
         for _ in range(args.runs):
             last = engine.generate(target, drafter, prompt, args.tokens, algorithm=alg, lookahead=args.k,
@@ -104,19 +126,17 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 on success; 2 and one line on stderr for any refused input (nothing written)."""
     args = parser().parse_args(argv)
     try:
         out = json.dumps(run(args))
+        if args.out is not None:
+            atomic_write_text(args.out, out)  # complete or not at all
     except DSIError as exc:
-        sys.stderr.write(f"gpu_runtime.bench: error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(f"gpu_runtime.bench: error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
         return 2
     if args.out is None:
         print(out)
-        return 0
-    directory = os.path.dirname(os.path.abspath(args.out))
-    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as handle:
-        handle.write(out)
-    os.replace(handle.name, args.out)  # complete or not at all
     return 0
 
 

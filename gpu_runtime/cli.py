@@ -17,19 +17,29 @@ import dataclasses
 import json
 import sys
 
+from reference.cli_args import (
+    MAX_COUNT,
+    MAX_LOOKAHEAD,
+    MAX_RUNTIME_SERVERS,
+    MAX_TOKENS,
+    MAX_VOCAB,
+    integer,
+    real,
+)
 from reference.errors import ConfigError
 from reference.generate import ALGORITHMS, generate
 from reference.latency import LatencyModel, to_fraction
+from reference.models import parse_token_ids
 from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
 
 MODELS = ("synthetic", "tabular", "tiny")
 
 
 def _add_latency_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target-ms", type=float, default=20.0, help="target decode latency (ms)")
-    parser.add_argument("--drafter-ms", type=float, default=2.0, help="drafter decode latency (ms)")
-    parser.add_argument("--target-prefill-ms", type=float, default=None, help="first target forward")
-    parser.add_argument("--drafter-prefill-ms", type=float, default=None, help="first drafter forward")
+    parser.add_argument("--target-ms", type=real, default=20.0, help="target decode latency (ms)")
+    parser.add_argument("--drafter-ms", type=real, default=2.0, help="drafter decode latency (ms)")
+    parser.add_argument("--target-prefill-ms", type=real, default=None, help="first target forward")
+    parser.add_argument("--drafter-prefill-ms", type=real, default=None, help="first drafter forward")
     parser.add_argument("--warm-start", action="store_true",
                         help="DSI: every target server prefills the prompt at t = 0 (needs a finite --sp)")
 
@@ -40,31 +50,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--engine", choices=("runtime", "reference"), default="runtime")
     gen.add_argument("--algorithm", choices=ALGORITHMS, default="dsi")
     gen.add_argument("--model", choices=MODELS, default="synthetic")
-    gen.add_argument("--vocab", type=int, default=64, help="vocabulary size V")
-    gen.add_argument("--acceptance", type=float, default=0.8,
+    gen.add_argument("--vocab", type=integer(MAX_VOCAB), default=64, help="vocabulary size V")
+    gen.add_argument("--acceptance", type=real, default=0.8,
                      help="synthetic: acceptance rate a; tabular: drafter overlap")
     gen.add_argument("--prompt", default="1,2,3", help="comma-separated token ids")
-    gen.add_argument("--tokens", type=int, default=50, help="new tokens S")
-    gen.add_argument("--k", type=int, default=5, help="lookahead k")
-    gen.add_argument("--sp", type=int, default=None, help="target servers N (default: unlimited)")
+    gen.add_argument("--tokens", type=integer(MAX_TOKENS), default=50, help="new tokens S")
+    gen.add_argument("--k", type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k")
+    gen.add_argument("--sp", type=integer(MAX_RUNTIME_SERVERS), default=None,
+                     help="target servers N (default: unlimited)")
     gen.add_argument("--mode", choices=("sample", "greedy"), default="sample")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--temperature", type=float, default=1.0)
-    gen.add_argument("--top-k", type=int, default=None)
-    gen.add_argument("--top-p", type=float, default=None)
+    gen.add_argument("--seed", type=integer(2**64), default=0)
+    gen.add_argument("--temperature", type=real, default=1.0)
+    gen.add_argument("--top-k", type=integer(MAX_VOCAB), default=None)
+    gen.add_argument("--top-p", type=real, default=None)
     _add_latency_flags(gen)
     gen.add_argument("--json", action="store_true", help="print one JSON object")
     gen.set_defaults(func=cmd_generate)
 
     bench = subparsers.add_parser("bench", help="runtime wall time vs reference virtual time")
     _add_latency_flags(bench)
-    bench.add_argument("--k", type=int, default=5, help="lookahead k")
-    bench.add_argument("--sp", type=int, default=None, help="target servers N (default ceil(1/(kc))+1)")
-    bench.add_argument("--acceptance", type=float, default=0.8, help="synthetic acceptance rate a")
-    bench.add_argument("--tokens", type=int, default=200, help="new tokens S")
-    bench.add_argument("--vocab", type=int, default=64, help="vocabulary size V")
-    bench.add_argument("--runs", type=int, default=5, help="runtime runs per algorithm (median)")
-    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--k", type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k")
+    bench.add_argument("--sp", type=integer(MAX_RUNTIME_SERVERS), default=None,
+                       help="target servers N (default ceil(1/(kc))+1)")
+    bench.add_argument("--acceptance", type=real, default=0.8, help="synthetic acceptance rate a")
+    bench.add_argument("--tokens", type=integer(MAX_TOKENS), default=200, help="new tokens S")
+    bench.add_argument("--vocab", type=integer(MAX_VOCAB), default=64, help="vocabulary size V")
+    bench.add_argument("--runs", type=integer(MAX_COUNT), default=5, help="runtime runs per algorithm (median)")
+    bench.add_argument("--seed", type=integer(2**64), default=0)
     bench.add_argument("--mode", choices=("sample", "greedy"), default="sample")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(func=cmd_bench)
@@ -93,13 +105,6 @@ def _models(args: argparse.Namespace) -> tuple[object, object]:
             TinyTransformerLM(TinyConfig(vocab_size=args.vocab, dim=16, n_layers=1), seed=2))
 
 
-def _prompt(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise ConfigError(f"--prompt must be comma-separated integers, got {text!r}") from None
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     from gpu_runtime.engine import RuntimeEngine
 
@@ -111,11 +116,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.algorithm == "dsi":
         kwargs["warm_start"] = args.warm_start
     if args.engine == "runtime":
-        result = RuntimeEngine(time_unit_s=1e-3).generate(target, drafter, _prompt(args.prompt),
+        result = RuntimeEngine(time_unit_s=1e-3).generate(target, drafter, parse_token_ids(args.prompt),
                                                           args.tokens, **kwargs)
         latency_s = float(result.latency)
     else:
-        result = generate(target, drafter, _prompt(args.prompt), args.tokens, **kwargs)
+        result = generate(target, drafter, parse_token_ids(args.prompt), args.tokens, **kwargs)
         latency_s = float(result.latency) * 1e-3  # virtual ms -> s
     out = {"engine": args.engine, "algorithm": args.algorithm, "tokens": list(result.tokens),
            "latency_s": latency_s, "counters": dataclasses.asdict(result.counters)}

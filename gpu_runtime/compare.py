@@ -24,13 +24,12 @@ The model pair is :class:`reference.toy_models.SyntheticAcceptancePair` (accepta
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 
 from gpu_runtime.engine import TIMING_TOLERANCE_S, RuntimeEngine
 from gpu_runtime.jitter import WakeupProbe
+from reference.closed_forms import required_servers_no_wait
 from reference.errors import ConfigError
 from reference.generate import generate
 from reference.latency import LatencyModel, to_fraction
@@ -39,15 +38,6 @@ from reference.toy_models import SyntheticAcceptancePair
 
 ALGORITHMS = ("nonsi", "si", "dsi")
 UNIT_S = 1e-3  # the latency model is in milliseconds
-
-
-def required_servers(c: Fraction, lookahead: int) -> int:
-    """``ceil(1 / (k·c)) + 1``: no full window waits with the frontier chain competing.
-
-    >>> required_servers(Fraction(1, 10), 5)
-    3
-    """
-    return math.ceil(1 / (lookahead * c)) + 1
 
 
 @dataclass(frozen=True)
@@ -84,7 +74,7 @@ class BenchConfig:
                             **{k: to_fraction(v, name=k) for k, v in prefill.items() if v is not None})
 
     def servers(self) -> int:
-        return self.sp_degree or required_servers(self.latency().c, self.lookahead)
+        return self.sp_degree or required_servers_no_wait(self.latency().c, self.lookahead)
 
 
 def _dsi_options(algorithm: str, servers: int, config: BenchConfig) -> dict:

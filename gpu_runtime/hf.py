@@ -9,18 +9,21 @@ without cache) makes it a reference model too, so tests compare runtime and refe
 the same tiny random-init model.
 
 :func:`load_pretrained` is safe by default: safetensors only, no ``trust_remote_code``
-unless the caller passes ``trust_remote_code=True`` explicitly.
+unless the caller passes ``trust_remote_code=True`` explicitly; a checkpoint that does not
+load is a typed error (:func:`model_loading`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, FileFormatError, PathError
 
 
 class HFCausalLM:
@@ -72,12 +75,45 @@ class HFCausalLM:
 
 def load_pretrained(name: str, *, device: str = "cpu", dtype: str = "bfloat16",
                     trust_remote_code: bool = False) -> HFCausalLM:
-    """Load ``name`` safely: safetensors weights only; remote code only if asked explicitly."""
+    """Load ``name`` safely: safetensors weights only; remote code only if asked explicitly.
+
+    A missing directory is a ``PathError``; a checkpoint that does not load (malformed or
+    truncated ``config.json`` or safetensors, weights of the wrong shape) or that lacks weights
+    (``transformers`` would initialise them at random) is a ``FileFormatError``.
+    """
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(
-        name, use_safetensors=True, trust_remote_code=trust_remote_code, **dtype_argument(dtype))
+    dtype_kwargs = dtype_argument(dtype)
+    with model_loading(name):
+        model, info = AutoModelForCausalLM.from_pretrained(
+            name, use_safetensors=True, trust_remote_code=trust_remote_code, output_loading_info=True,
+            **dtype_kwargs)
+    if info.get("missing_keys"):
+        raise FileFormatError(f"model {name} lacks weights {sorted(info['missing_keys'])[:5]}; "
+                              "refusing to initialise them at random")
     return HFCausalLM(model.to(device), device=device)
+
+
+def load_config(name: str, *, trust_remote_code: bool = False) -> object:
+    """``AutoConfig`` of ``name`` with the typed errors of :func:`load_pretrained`."""
+    from transformers import AutoConfig
+
+    with model_loading(name):
+        return AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
+
+
+@contextlib.contextmanager
+def model_loading(name: str) -> Iterator[None]:
+    """Turn what ``transformers`` and ``safetensors`` raise on a bad checkpoint into typed errors."""
+    from safetensors import SafetensorError
+
+    if name.startswith(("/", ".", "~")) and not os.path.exists(os.path.expanduser(name)):  # a path, not a hub id
+        raise PathError(f"model directory {name} does not exist")
+    try:
+        yield
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+        message = " ".join(str(exc).split())[:300]
+        raise FileFormatError(f"cannot load model {name}: {type(exc).__name__}: {message}") from None
 
 
 def dtype_argument(dtype: str) -> dict[str, torch.dtype]:

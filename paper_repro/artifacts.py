@@ -23,6 +23,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reference.errors import PathError
+from reference.files import atomic_write_bytes, check_output_dir  # the one atomic writer
+
 #: Formats every figure is saved in.
 FIGURE_FORMATS = ("png", "pdf")
 
@@ -69,24 +72,8 @@ def to_json(obj: Any) -> str:
     return json.dumps(_to_jsonable(obj), indent=2, sort_keys=True, allow_nan=True) + "\n"
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    """UTF-8 text, written atomically (:func:`reference.files.atomic_write_bytes`)."""
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -130,24 +117,57 @@ def save_figure(fig: Any, stem: str | Path, formats: Iterable[str] = FIGURE_FORM
     return written
 
 
+#: written into every directory :func:`atomic_directory` creates: only such a directory (or an
+#: empty one) is ever replaced by a later run
+OUTPUT_MARKER = ".dsi-output"
+#: what ``dsi repro all`` wrote before the marker existed; such a directory is recognised too
+LEGACY_OUTPUT = ("REPORT.md", "claims.json")
+
+
+def check_replaceable(final: str | Path) -> Path:
+    """Raise ``PathError`` unless ``final`` is absent, an empty directory, or an earlier output
+    of this suite: a whole-directory replacement must never delete anything else (a user's
+    file, their home directory, ``--out .``)."""
+    final = check_output_dir(final, what="output directory")
+    if not final.exists():
+        return final
+    try:
+        entries = {p.name for p in final.iterdir()}
+    except OSError as exc:
+        raise PathError(f"output directory {final} cannot be read: {exc.strerror}") from None
+    if entries and OUTPUT_MARKER not in entries and not set(LEGACY_OUTPUT) <= entries:
+        raise PathError(f"output directory {final} exists and was not written by dsi (no {OUTPUT_MARKER}); "
+                        "refusing to replace it: remove it or choose another --out")
+    return final
+
+
 @contextlib.contextmanager
 def atomic_directory(final: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary directory; on success it replaces ``final`` as a whole.
 
     On an exception the temporary directory is removed and ``final`` is left untouched.
+    ``final`` must be replaceable (:func:`check_replaceable`), checked before and after the work.
     """
-    final = Path(final).resolve()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    final = check_replaceable(final).resolve()
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as exc:
+        raise PathError(f"output directory {final} cannot be written: {exc.strerror}") from None
     try:
         yield staging
+        (staging / OUTPUT_MARKER).write_text("written by dsi; the whole directory is replaced on the next run\n")
+        check_replaceable(final)
+        old = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.replace(final, old / final.name)
+        os.replace(staging, final)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PathError(f"cannot write output directory {final}: {exc.strerror}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    old = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
-        os.replace(final, old / final.name)
-    os.replace(staging, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -17,19 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reference.errors import ConfigError
+from paper_repro.artifacts import check_replaceable
+from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_SERVERS, MAX_TOKENS, check_work, integer
+from reference.errors import ConfigError, PathError
+from reference.files import check_output_dir, check_output_file, staged_directory
 
 DEFAULT_OUT = "results"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 def _print_json(obj: Any) -> None:
@@ -39,12 +32,14 @@ def _print_json(obj: Any) -> None:
 
 
 def _add_grid_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ndim", type=_positive_int, default=20, help="grid intervals per axis (default 20)")
-    parser.add_argument("--sp", type=_positive_int, default=7, help="target servers N (default 7)")
-    parser.add_argument("--tokens", type=_positive_int, default=1000, help="tokens S (default 1000)")
-    parser.add_argument("--repeats", type=_positive_int, default=5, help="repeats (default 5)")
-    parser.add_argument("--seed", type=int, default=42, help="seed (default 42)")
-    parser.add_argument("--max-lookahead", type=_positive_int, default=20, help="k in 1..K (default 20)")
+    parser.add_argument("--ndim", type=integer(MAX_COUNT, minimum=1), default=20,
+                        help="grid intervals per axis (default 20)")
+    parser.add_argument("--sp", type=integer(MAX_SERVERS, minimum=1), default=7, help="target servers N (default 7)")
+    parser.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=1000, help="tokens S (default 1000)")
+    parser.add_argument("--repeats", type=integer(MAX_COUNT, minimum=1), default=5, help="repeats (default 5)")
+    parser.add_argument("--seed", type=integer(2**32), default=42, help="seed (default 42)")
+    parser.add_argument("--max-lookahead", type=integer(MAX_LOOKAHEAD, minimum=1), default=20,
+                        help="k in 1..K (default 20)")
 
 
 def _grid_settings(args: argparse.Namespace) -> Any:
@@ -52,6 +47,9 @@ def _grid_settings(args: argparse.Namespace) -> Any:
 
     if args.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {args.seed}")
+    check_work("grid paths (ndim + 1) x max lookahead x repeats x tokens",
+               (args.ndim + 1) * args.max_lookahead * args.repeats * args.tokens)
+    check_work("grid cells (ndim + 1)^2 x max lookahead", (args.ndim + 1) ** 2 * args.max_lookahead)
     return HeatmapSettings(ndim=args.ndim, sp_degree=args.sp, tokens=args.tokens, repeats=args.repeats,
                            seed=args.seed, max_lookahead=args.max_lookahead)
 
@@ -66,7 +64,8 @@ def cmd_illustration(args: argparse.Namespace) -> int:
         from paper_repro.settings import StepContext
         from paper_repro.steps import illustration_step
 
-        outcome = illustration_step(StepContext(out=Path(args.out)))
+        with staged_directory(args.out) as staging:
+            outcome = illustration_step(StepContext(out=staging))
         counts = {case: outcome.data[case] for case in illustration.CASES}
         rows = outcome.rows
     else:
@@ -93,10 +92,11 @@ def cmd_heatmaps(args: argparse.Namespace) -> int:
     out = Path(args.out) / "heatmaps"
     summary = {}
     rows = []
-    for model in models:
-        outcome = write_heatmaps(model, settings, out / model)
-        summary[model] = outcome.data
-        rows += outcome.rows
+    with staged_directory(out) as staging:
+        for model in models:
+            outcome = write_heatmaps(model, settings, staging / model)
+            summary[model] = outcome.data
+            rows += outcome.rows
     if args.json:
         _print_json({"models": summary, "claims": [r.as_dict() for r in rows], "out": str(out)})
         return 0
@@ -114,7 +114,9 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
     """SPEC §9 ``dsi heatmap``: one model's CSVs and figures directly under --out."""
     from paper_repro.steps import write_heatmaps
 
-    outcome = write_heatmaps(args.model, _grid_settings(args), Path(args.out))
+    settings = _grid_settings(args)
+    with staged_directory(args.out) as staging:
+        outcome = write_heatmaps(args.model, settings, staging)
     if args.json:
         _print_json({"model": args.model, **outcome.data, "out": args.out})
         return 0
@@ -128,24 +130,29 @@ def cmd_table(args: argparse.Namespace) -> int:
     from paper_repro.measurements import load_measurements, save_measurements
     from paper_repro.settings import ReproSettings, StepContext
     from paper_repro.steps import table_step
+    from paper_repro.table import TableConfig
 
     measurements = args.measurements
+    check_work("table repeats x tokens", args.repeats * TableConfig().tokens)
+    check_output_dir(args.out)
     if args.measure:
         from paper_repro.hf_measure import measure_row
 
         rows = load_measurements(measurements)
+        measurements = args.save_measurements or str(Path(args.out) / "table" / "measurements_measured.json")
+        check_output_file(measurements, what="--save-measurements file")
         wanted = {r.row_id for r in rows} if args.measure == ["all"] else set(args.measure)
         unknown = wanted - {r.row_id for r in rows}
         if unknown:
             raise ConfigError(f"unknown row ids {sorted(unknown)}; known: {[r.row_id for r in rows]}")
         rows = [measure_row(r, device=args.device, dtype=args.dtype, n_prompts=args.prompts,
                             builtin=args.builtin_prompts) if r.row_id in wanted else r for r in rows]
-        measurements = args.save_measurements or str(Path(args.out) / "table" / "measurements_measured.json")
         save_measurements(measurements, rows)
         print(f"wrote measurements to {measurements}", file=sys.stderr)
     settings = ReproSettings(measurements=measurements, table_repeats=args.repeats,
                              table_demo=args.demo, progress=not args.json)
-    outcome = table_step(StepContext(out=Path(args.out), settings=settings))
+    with staged_directory(args.out) as staging:
+        outcome = table_step(StepContext(out=staging, settings=settings))
     if args.json:
         _print_json({**outcome.data, "claims": [r.as_dict() for r in outcome.rows]})
         return 0
@@ -169,10 +176,16 @@ def cmd_all(args: argparse.Namespace) -> int:
         from paper_repro.measurements import load_measurements
 
         load_measurements(args.measurements)  # invalid input is exit 2 before any work
+    check_replaceable(args.out)  # ... and an --out that must not be replaced, or cannot be written
+    if args.figures:
+        check_output_dir(args.figures, what="--figures directory")
     steps = select_steps(args.skip or [])
     settings = ReproSettings(heatmap=HeatmapSettings(), measurements=args.measurements,
                              table_demo=args.demo, progress=not args.no_progress and not args.json)
-    summary = run_steps(steps, args.out, settings, figures_dir=args.figures)
+    try:
+        summary = run_steps(steps, args.out, settings, figures_dir=args.figures)
+    except OSError as exc:  # copying the figures into --figures (run_steps' last act)
+        raise PathError(f"cannot write the figures to {args.figures}: {exc.strerror}") from None
     bad = [r for r in summary.rows if r.verdict in FAILING]
     if args.json:
         _print_json({"out": str(summary.out), "claims": [r.as_dict() for r in summary.rows],
@@ -212,10 +225,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="measure these rows (or 'all') with Hugging Face models first")
     p.add_argument("--device", default="cuda", help="device for --measure (default cuda)")
     p.add_argument("--dtype", default="bfloat16", help="dtype for --measure (default bfloat16)")
-    p.add_argument("--prompts", type=_positive_int, default=50, help="prompts per dataset (default 50)")
+    p.add_argument("--prompts", type=integer(MAX_COUNT, minimum=1), default=50,
+                   help="prompts per dataset (default 50)")
     p.add_argument("--builtin-prompts", action="store_true", help="use the shipped prompt set")
     p.add_argument("--save-measurements", help="where --measure writes the filled measurements")
-    p.add_argument("--repeats", type=_positive_int, default=5, help="acceptance paths per row (default 5)")
+    p.add_argument("--repeats", type=integer(MAX_COUNT, minimum=1), default=5,
+                   help="acceptance paths per row (default 5)")
     p.add_argument("--no-demo", dest="demo", action="store_false",
                    help="skip the tiny random-init pipeline demo row")
     p.add_argument("--json", action="store_true")

@@ -30,7 +30,7 @@ from typing import Any
 
 from paper_repro.acceptance import acceptance_rate, format_trace
 from paper_repro.measurements import DATA_DIR, TableRow
-from reference.errors import ConfigError, DSIError, VocabularyMismatchError
+from reference.errors import ConfigError, DSIError, FileFormatError, PathError, VocabularyMismatchError
 
 
 class MeasurementUnavailable(DSIError):
@@ -108,17 +108,20 @@ def load_causal_lm(model_id: str, *, revision: str | None = None, dtype: str = "
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from gpu_runtime.hf import dtype_argument
+        from gpu_runtime.devices import DeviceBinding
+        from gpu_runtime.hf import dtype_argument, model_loading
     except ImportError:
         raise MeasurementUnavailable("transformers is not installed") from None
     dtype_kwargs = dtype_argument(dtype)
+    DeviceBinding(device)  # "cpu" or an available "cuda[:i]", before any download
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision,
-                                                  trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(model_id, revision=revision,
-                                                     trust_remote_code=trust_remote_code,
-                                                     **dtype_kwargs)
-    except OSError as exc:
+        with model_loading(model_id):  # a checkpoint that does not load: a typed error
+            tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision,
+                                                      trust_remote_code=trust_remote_code)
+            model = AutoModelForCausalLM.from_pretrained(model_id, revision=revision,
+                                                         trust_remote_code=trust_remote_code,
+                                                         **dtype_kwargs)
+    except (FileFormatError, PathError) as exc:
         raise MeasurementUnavailable(f"cannot load model {model_id!r}: {exc}") from None
     model.to(device)
     model.eval()

@@ -12,7 +12,6 @@ for the trace-driven simulation.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,7 +19,8 @@ from typing import Any
 
 from paper_repro.acceptance import parse_trace
 from paper_repro.artifacts import write_json
-from reference.errors import ConfigError
+from reference.errors import ConfigError, FileFormatError
+from reference.files import read_json
 
 #: Package data (``paper_repro/data``): the shipped measurements and the built-in prompts.
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -101,35 +101,45 @@ class TableRow:
         return out
 
 
-def row_from_dict(data: dict[str, Any]) -> TableRow:
-    """Build a validated row from a JSON object (unknown keys are an error)."""
+#: the text fields of a row (required ones first) and the optional ones
+TEXT_FIELDS = ("row_id", "target", "drafter", "dataset", "source")
+OPTIONAL_TEXT_FIELDS = ("dataset_config", "target_revision")
+
+
+def row_from_dict(data: Any) -> TableRow:
+    """Build a validated row from a JSON object (unknown or missing keys, wrong types: an error)."""
+    if not isinstance(data, dict):
+        raise FileFormatError(f"a table row is a JSON object, got {type(data).__name__}")
     known = set(TableRow.__dataclass_fields__)
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"unknown keys in a table row: {sorted(unknown)}")
+        raise FileFormatError(f"unknown keys in a table row: {sorted(unknown)}")
+    missing = [name for name in TEXT_FIELDS[:4] if name not in data]
+    if missing:
+        raise FileFormatError(f"a table row needs {', '.join(missing)}")
+    for name in TEXT_FIELDS + OPTIONAL_TEXT_FIELDS:
+        value = data.get(name)
+        if name in data and not isinstance(value, str) and not (value is None and name in OPTIONAL_TEXT_FIELDS):
+            raise FileFormatError(f"table row field {name} must be a string, got {value!r:.60}")
+    traces = data.get("agreement_traces")
+    if traces is not None and not (isinstance(traces, list) and all(isinstance(t, str) for t in traces)):
+        raise FileFormatError("agreement_traces must be a list of 0/1 strings or null")
+    if not isinstance(data.get("extra", {}), dict):
+        raise FileFormatError("a table row's extra must be a JSON object")
     return TableRow(**data)
 
 
 def load_measurements(path: str | Path | None = None) -> list[TableRow]:
     """Rows from a measurements JSON file (default: the shipped one)."""
-    if path is None:
-        text = (DATA_DIR / "table_measurements.json").read_text("utf-8")
-    else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read measurements file {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"measurements file {path or 'table_measurements.json'} is not JSON: {exc}") from None
+    source = DATA_DIR / "table_measurements.json" if path is None else path
+    data = read_json(source, what="measurements file")
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list):
-        raise ConfigError("a measurements file is a JSON object with a list 'rows'")
+        raise FileFormatError(f"measurements file {source}: a JSON object with a list 'rows'")
     parsed = [row_from_dict(r) for r in rows]
     ids = [r.row_id for r in parsed]
     if len(set(ids)) != len(ids):
-        raise ConfigError(f"duplicate row ids in measurements: {ids}")
+        raise FileFormatError(f"duplicate row ids in measurements: {ids}")
     return parsed
 
 

@@ -143,7 +143,7 @@ class RowResult:
 def simulate_row(row: TableRow, kind: str = "iid", config: TableConfig = TableConfig()) -> RowResult:
     """Best-k SI and DSI latencies of one measured row (module docstring)."""
     latency = latency_model(row)
-    c = float(latency.c)
+    c = latency.c  # exact: the fast model decides its case on it, as the event simulation does
     paths = acceptance_paths(row, kind, config)
     ks = range(1, config.max_lookahead + 1)
     si_fast = [float(exact.si_latency(paths, k, c).mean()) for k in ks]
@@ -165,7 +165,7 @@ def simulate_row(row: TableRow, kind: str = "iid", config: TableConfig = TableCo
     nonsi_mean, _ = _event_latencies(paths[:1], "nonsi", 1, None, latency)
     unit = float(row.target_tpot_ms)  # type: ignore[arg-type]
     return RowResult(
-        row_id=row.row_id, kind=kind, c=c, acceptance_rate=float(row.acceptance_rate),  # type: ignore[arg-type]
+        row_id=row.row_id, kind=kind, c=float(c), acceptance_rate=float(row.acceptance_rate),  # type: ignore[arg-type]
         path_acceptance_share=float(paths.mean()),
         si_k=si_k, dsi_k=dsi_k, sp_degree=config.sp_degree, dsi_servers_used=peak,
         nonsi=nonsi_mean, si=si_mean, dsi=dsi_mean,

@@ -10,7 +10,6 @@ shift of TV 0.05).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Sequence
@@ -96,7 +95,9 @@ def run(*, quick: bool = False) -> dict[str, object]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the report; exit 0 iff every check passed."""
-    parser = argparse.ArgumentParser(prog="python -m properties.hf_assisted")
+    from reference.cli import OneLineErrorParser
+
+    parser = OneLineErrorParser(prog="python -m properties.hf_assisted")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)

@@ -174,7 +174,7 @@ def check_exact_timing(engine: Engine, request: EngineRequest) -> None:
             f"{list(map(str, expected_dsi))} for path {path}, k={base.lookahead}, "
             f"N={base.sp_degree}, {decode}")
     fast = float(decode.target_decode) * float(
-        fast_exact.dsi_latency(np.array([path]), base.lookahead, float(decode.c), base.sp_degree)[0])
+        fast_exact.dsi_latency(np.array([path]), base.lookahead, decode.c, base.sp_degree)[0])
     if abs(float(dsi.latency) - fast) > 1e-9:
         raise PropertyViolation(
             "exact_timing", f"DSI latency {dsi.latency} != {fast} of the fast exact model "
@@ -257,7 +257,7 @@ def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int
     base = EngineRequest(pair.target, pair.drafter, (0,), tokens, lookahead=lookahead,
                          sp_degree=sp_degree, latency=LatencyModel.time_units(c))
     expected = {"si": si_expected_latency(c, acceptance, lookahead, tokens),
-                "dsi": closed_forms.dsi_expected_latency(float(c), acceptance, lookahead, sp_degree, tokens)}
+                "dsi": closed_forms.dsi_expected_latency(c, acceptance, lookahead, sp_degree, tokens)}
     z = stats.norm.isf(alpha / 2)
     out = {}
     for algorithm, value in expected.items():

@@ -236,7 +236,7 @@ def monte_carlo_moments(algorithm: str, a: float, k: int, n_servers: int | None,
                         for acc in range(kk + 1)]
         else:
             m = tokens - n
-            times = round_resolution_times(float(c), k, n_servers, m)
+            times = round_resolution_times(c, k, n_servers, m)
             outcomes = [(a**j * ((1 - a) if j < m - 1 else 1.0), float(times[j]), j + 1) for j in range(m)]
         for prob, cost, gained in outcomes:
             nxt = min(n + gained, tokens)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_SERVERS, MAX_TOKENS, check_work, integer, rational, real
 from reference.simulate import SimulationParams, simulate_point
 
 
@@ -15,13 +16,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate one point in time units (target forward = 1). Speedup = ratio of repeat means.",
     )
     parser.add_argument("--model", choices=("exact", "paper"), default="exact")
-    parser.add_argument("--c", type=float, required=True, help="drafter latency in target forwards, (0, 1]")
-    parser.add_argument("--a", type=float, required=True, help="acceptance rate in [0, 1]")
-    parser.add_argument("--k", type=int, required=True, help="lookahead >= 1")
-    parser.add_argument("--sp", type=int, default=7, help="target servers N (default 7)")
-    parser.add_argument("--tokens", type=int, default=1000, help="tokens S (default 1000)")
-    parser.add_argument("--repeats", type=int, default=5, help="repeats (default 5)")
-    parser.add_argument("--seed", type=int, default=42, help="seed (default 42)")
+    parser.add_argument("--c", type=rational, required=True,
+                        help="drafter latency in target forwards, (0, 1]; exact: 0.1, 1/3")
+    parser.add_argument("--a", type=real, required=True, help="acceptance rate in [0, 1]")
+    parser.add_argument("--k", type=integer(MAX_LOOKAHEAD), required=True, help="lookahead >= 1")
+    parser.add_argument("--sp", type=integer(MAX_SERVERS), default=7, help="target servers N (default 7)")
+    parser.add_argument("--tokens", type=integer(MAX_TOKENS), default=1000, help="tokens S (default 1000)")
+    parser.add_argument("--repeats", type=integer(MAX_COUNT), default=5, help="repeats (default 5)")
+    parser.add_argument("--seed", type=integer(2**32), default=42, help="seed (default 42)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate, simulate, print."""
     params = SimulationParams(model=args.model, c=args.c, a=args.a, k=args.k, sp=args.sp,
                               tokens=args.tokens, repeats=args.repeats, seed=args.seed)
+    check_work("tokens x repeats", args.tokens * args.repeats)
     out = simulate_point(params)
     if args.json:
         print(json.dumps(out))

@@ -24,7 +24,8 @@ import math
 import numpy as np
 
 from reference.errors import ConfigError
-from reference.fast.exact import round_resolution_times
+from reference.fast.exact import exact_c, round_resolution_times
+from reference.latency import Number
 
 
 def _check(c: float, a: float, k: int) -> None:
@@ -113,7 +114,7 @@ def si_expected_latency(c: float, a: float, k: int, tokens: int) -> float:
     return float(expected[0])
 
 
-def dsi_expected_latency(c: float, a: float, k: int, sp_degree: int | None, tokens: int) -> float:
+def dsi_expected_latency(c: Number, a: float, k: int, sp_degree: int | None, tokens: int) -> float:
     """Exact ``E[T_DSI]`` for S tokens in the exact model (DP over round starts).
 
     ``E_f = Σ_{j=0}^{m−2} a^j (1 − a) (R_m(j) + E_{f+j+1}) + a^{m−1} R_m(m − 1)``, m = S − f.
@@ -130,9 +131,14 @@ def dsi_expected_latency(c: float, a: float, k: int, sp_degree: int | None, toke
     return float(expected[0])
 
 
-def required_servers_no_wait(c: float, k: int) -> int:
-    """``ceil(1/(k·c)) + 1``: full windows never wait with the frontier chain competing."""
-    return math.ceil(1 / (k * c) - 1e-12) + 1
+def required_servers_no_wait(c: Number, k: int) -> int:
+    """``ceil(1/(k·c)) + 1`` on the exact c: full windows never wait with the frontier chain competing.
+
+    >>> from fractions import Fraction
+    >>> required_servers_no_wait(Fraction(1, 10), 5), required_servers_no_wait(1 / 3, 3)
+    (3, 3)
+    """
+    return math.ceil(1 / (k * exact_c(c))) + 1
 
 
 def paper_dsi_expected_latency(c: float, a: float, k: int, tokens: int) -> float:

@@ -16,6 +16,16 @@ class ConfigError(DSIError, ValueError):
     """An invalid parameter: c outside (0, 1], k < 1, N < 1, S < 1, a outside [0, 1], ..."""
 
 
+class PathError(ConfigError):
+    """A file or directory a command was told to read or write cannot be: it is missing, of
+    the wrong kind (a file where a directory is needed), not permitted, or the write failed."""
+
+
+class FileFormatError(ConfigError):
+    """A file that was read but is not what it should be: not UTF-8, malformed or truncated
+    JSON, an invalid record, a model checkpoint that does not load."""
+
+
 class ProbabilityError(ConfigError):
     """A distribution that is negative, NaN, of the wrong shape, or does not sum to 1."""
 

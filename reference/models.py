@@ -55,6 +55,18 @@ def check_prompt(prompt: Sequence[int], vocab_size: int) -> tuple[int, ...]:
     return tokens
 
 
+def parse_token_ids(text: str, *, flag: str = "--prompt") -> list[int]:
+    """Comma-separated token ids from the command line (empty items are skipped).
+
+    >>> parse_token_ids("1, 2,3")
+    [1, 2, 3]
+    """
+    try:
+        return [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:  # not an integer, or more than 4300 digits
+        raise ConfigError(f"{flag} must be comma-separated integers, got {text[:60]!r}") from None
+
+
 def processed_probs(
     model: LanguageModel, prefix: Sequence[int], config: SamplingConfig, *, name: str
 ) -> np.ndarray:

@@ -64,9 +64,9 @@ def process(probs: np.ndarray, config: SamplingConfig) -> np.ndarray:
         return probs
     p = np.asarray(probs, dtype=np.float64)
     if config.temperature != 1.0:
-        with np.errstate(divide="ignore"):
-            logp = np.log(p) / config.temperature
-        logp -= logp.max()
+        with np.errstate(divide="ignore", over="ignore"):  # log 0 = -inf; a tiny T sends logits to -inf
+            logp = np.log(p)
+            logp = (logp - logp.max()) / config.temperature  # <= 0, and 0 at the argmax: no inf - inf
         p = np.exp(logp)
         p /= p.sum()
     if config.top_k is not None or config.top_p not in (None, 1.0):

@@ -12,7 +12,9 @@ import numpy as np
 
 from reference.errors import ConfigError
 from reference.fast import exact, paper
+from reference.fast.exact import exact_c
 from reference.fast.grid import MODELS
+from reference.latency import Number
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class SimulationParams:
     """Validated parameters of one simulated point."""
 
     model: str = "exact"
-    c: float = 0.1
+    c: Number = 0.1  # exact: a Fraction, or a float meaning its shortest decimal repr
     a: float = 0.8
     k: int = 5
     sp: int = 7
@@ -31,8 +33,7 @@ class SimulationParams:
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ConfigError(f"model must be one of {MODELS}, got {self.model!r}")
-        if not 0 < self.c <= 1:
-            raise ConfigError(f"c must be in (0, 1] target forwards, got {self.c}")
+        exact_c(self.c)  # c in (0, 1]
         if not 0 <= self.a <= 1:
             raise ConfigError(f"acceptance rate a must be in [0, 1], got {self.a}")
         for name in ("k", "sp", "tokens", "repeats"):
@@ -69,4 +70,4 @@ def simulate_point(params: SimulationParams) -> dict:
         "dsi_over_nonsi": latency["nonsi"] / latency["dsi"],
         "si_over_nonsi": latency["nonsi"] / latency["si"],
     }
-    return {"params": asdict(params), "latency": latency, "speedup": speedup}
+    return {"params": {**asdict(params), "c": float(params.c)}, "latency": latency, "speedup": speedup}

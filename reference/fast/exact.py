@@ -4,7 +4,15 @@ Same model as the event simulation (``reference.algorithms``), decode latencies 
 (target 1, drafter c), preemptive cancellation. Input: acceptance paths ``accept`` of shape
 (R, S), ``accept[r, i]`` = "the draft at position i is accepted on path r". Output: the
 latency T (time of the last token) of each path, float64. A test checks equality with the
-event simulation on many random paths (tolerance 1e-9).
+event simulation on many random paths (tolerance 1e-9); nothing here calls it.
+
+**c is an exact rational** (the tie rule at kc = 1 and at every other tie, SPEC §4.3 step 8):
+``c`` may be a ``Fraction``, an int, a decimal string or a float, and a float means its
+shortest decimal repr (:func:`reference.latency.to_fraction`, the same conversion
+``LatencyModel.time_units`` applies), so every simulator takes the same c. Every decision
+(which case applies, frontier task or window, a task cancelled before it starts) is taken
+in exact arithmetic; only the latencies are then evaluated in float64, by formulas
+continuous in c (a max and sums), so ``float(c)`` there moves them by rounding only.
 
 **non-SI**: ``T = S``.
 
@@ -34,24 +42,51 @@ All-accepted round (relative time 0): frontier task F0 → p at 0 at time 1; dra
 
       R(0) = 1;  R(j) = max(R(j−1), D + 1) if D < R(j−1) else R(j−1) + 1.
 
-* Otherwise (``k·c ≥ 1``, ``N ≤ 2``) tasks may wait; those paths run through the event
-  simulation with an :class:`~reference.toy_models.AcceptancePathPair` (exact, slower).
+* Case C, ``k·c ≥ 1`` and ``N ≤ 2``: tasks may wait, and a frontier task and a window
+  compete for the servers. :func:`queued_round_times` walks the positions in order with
+  the FIFO queue as state. W(j) is the first window covering j (window ``ceil(j/k) − 1``,
+  dispatched at ``D(j)``)::
 
-Only the last, cut-short window depends on m, so ``R_m(j) = R_∞(j)`` unless
-``ceil(j/k)·k > m − 1``; those tail entries are recomputed per round.
+      D(j) < R(j−1):  R(j) = max(R(j−1), start(W(j)) + 1)
+      otherwise:      frontier task F_j enqueued at R(j−1) (before a window dispatched at
+                      the same instant);  R(j) = start(F_j) + 1
+
+  with FIFO starts ``start(n) = max(enqueue(n), start(n−1), earliest free server)``; a task
+  frees its server at ``min(start + 1, R(last))`` (preempted when its last position
+  resolves first) and never starts if ``R(last) ≤`` its would-be start. Every task ahead of
+  the one that decides R(j) delivers positions < j only, so those ends are known. Drafts
+  never delay a resolution (a task delivering p at j ends at ≥ j·c + 1 ≥ (j + 1)·c). Times
+  are integers in units of ``1/q`` for ``c = p/q`` (target forward q, draft p): exact.
+
+In cases A and B only the last, cut-short window depends on m, so ``R_m(j) = R_∞(j)``
+unless ``ceil(j/k)·k > m − 1``; those tail entries are recomputed per round. In case C the
+cut-short window can delay earlier frontier tasks, so each round length m is walked once.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
 
 from reference.errors import ConfigError
+from reference.latency import Number, to_fraction
 
 
-def _check(accept: np.ndarray, k: int, c: float, N: int | None = None) -> np.ndarray:
+def exact_c(c: Number) -> Fraction:
+    """c as an exact rational in (0, 1] (a float means its shortest decimal repr).
+
+    >>> exact_c(0.1), exact_c(Fraction(1, 3)), exact_c("1/3")
+    (Fraction(1, 10), Fraction(1, 3), Fraction(1, 3))
+    """
+    value = to_fraction(c, name="c")
+    if not 0 < value <= 1:
+        raise ConfigError(f"c must be in (0, 1] target forwards, got {c!r}")
+    return value
+
+
+def _check(accept: np.ndarray, k: int, c: Number, N: int | None = None) -> tuple[np.ndarray, Fraction]:
     accept = np.asarray(accept, dtype=bool)
     if accept.ndim == 1:
         accept = accept[None, :]
@@ -59,13 +94,9 @@ def _check(accept: np.ndarray, k: int, c: float, N: int | None = None) -> np.nda
         raise ConfigError(f"accept must have shape (repeats, S) with S >= 1, got {accept.shape}")
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
-    if not 0 < c <= 1:
-        raise ConfigError(f"c must be in (0, 1] target forwards, got {c!r}")
-    if N is not None and (int(N) != N or N < 1):
+    if N is not None and (isinstance(N, bool) or int(N) != N or N < 1):
         raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {N!r}")
-    return accept
-
-
+    return accept, exact_c(c)
 def next_rejection(accept: np.ndarray) -> np.ndarray:
     """``out[r, i]`` = smallest ``j ≥ i`` with ``accept[r, j]`` False (S if none).
 
@@ -107,11 +138,11 @@ def si_iteration_totals(accept: np.ndarray, k: int | np.ndarray) -> tuple[np.nda
     return drafted, iterations
 
 
-def si_latency(accept: np.ndarray, k: int, c: float) -> np.ndarray:
+def si_latency(accept: np.ndarray, k: int, c: Number) -> np.ndarray:
     """SI(k) latency of each path: Σ over iterations of ``kk·c + 1``."""
-    accept = _check(accept, k, c)
+    accept, c = _check(accept, k, c)
     drafted, iterations = si_iteration_totals(accept, k)
-    return c * drafted + iterations
+    return float(c) * drafted + iterations
 
 
 # ---------------------------------------------------------------- DSI rounds
@@ -158,38 +189,45 @@ def _case_a_finish(c: float, k: int, N: int | None, blocks: int) -> np.ndarray:
     return finish
 
 
-def round_resolution_times(c: float, k: int, N: int | None, m: int) -> np.ndarray:
-    """``R_m(j)`` for j = 0..m−1: resolution times of the all-accepted round of length m.
-
-    Cases A and B of the module docstring; otherwise the event simulation.
-    """
+def round_resolution_times(c: Number, k: int, N: int | None, m: int) -> np.ndarray:
+    """``R_m(j)`` for j = 0..m−1: resolution times of the all-accepted round of length m."""
     if m < 1:
         raise ConfigError(f"round length m must be >= 1, got {m}")
-    _check(np.ones((1, m), dtype=bool), k, c, N)
-    if not is_vectorised(c, k, N):
-        return np.array([float(t) for t in _event_result(np.ones(m, dtype=bool), k, c, N).times])
+    _, c = _check(np.ones((1, 1), dtype=bool), k, c, N)
     return round_times(c, k, N, np.arange(m), np.full(m, m))
 
 
-def is_vectorised(c: float, k: int, N: int | None) -> bool:
-    return k * c < 1 or N is None or N >= 3
+def case(c: Number, k: int, N: int | None) -> str:
+    """Which recurrence applies: ``"A"`` (kc < 1), ``"B"`` (kc ≥ 1, N ≥ 3 or unlimited) or
+    ``"C"`` (kc ≥ 1, N ≤ 2), decided on the exact c.
+
+    >>> case(Fraction(1, 3), 3, 1), case(0.3333333333333333, 3, 1), case(Fraction(1, 3), 3, 3)
+    ('C', 'A', 'B')
+    """
+    if k * exact_c(c) < 1:
+        return "A"
+    return "B" if N is None or N >= 3 else "C"
 
 
-def round_times(c: float, k: int, N: int | None, js: np.ndarray, ms: np.ndarray) -> np.ndarray:
-    """``R_m(j)`` for arrays of (j, m) (cases A and B only)."""
+def round_times(c: Number, k: int, N: int | None, js: np.ndarray, ms: np.ndarray) -> np.ndarray:
+    """``R_m(j)`` for arrays of (j, m), every case."""
     js = np.asarray(js, dtype=np.int64)
     ms = np.asarray(ms, dtype=np.int64)
+    which = case(c, k, N)
+    if which == "C":
+        return _case_c_times(exact_c(c), k, N, js, ms)  # type: ignore[arg-type]
+    c = float(exact_c(c))
     max_m = int(ms.max()) if ms.size else 1
     block = -(-js // k)  # ceil(j / k): FIFO index of the window covering j (0 for j = 0)
     tail = block * k > ms - 1  # the covering window is the cut-short last one
     out = np.empty(js.shape[0])
-    if k * c < 1:
+    if which == "A":
         finish = _case_a_finish(c, k, N, int(block.max()) + 1 if block.size else 1)
         out[:] = finish[block]
         if tail.any():
             tb, tm = block[tail], ms[tail]
             lag = tb - N if N is not None else np.full(tb.shape, -1)
-            earlier = np.where(lag >= 0, finish[np.maximum(lag, 0)], -math.inf)
+            earlier = np.where(lag >= 0, finish[np.maximum(lag, 0)], -np.inf)
             out[tail] = np.maximum((tm - 1) * c, earlier) + 1.0
         out[js == 0] = 1.0
         return out
@@ -223,24 +261,106 @@ def _case_b_full(c: float, k: int, length: int) -> np.ndarray:
     return r
 
 
-def dsi_latency(accept: np.ndarray, k: int, c: float, N: int | None = None) -> np.ndarray:
+def _case_c_times(c: Fraction, k: int, N: int, js: np.ndarray, ms: np.ndarray) -> np.ndarray:
+    """Case C for arrays of (j, m): one walk per distinct round length m, up to its largest j."""
+    out = np.empty(js.shape[0])
+    for m in np.unique(ms):
+        rows = np.nonzero(ms == m)[0]
+        times = queued_round_times(c, k, N, int(m), upto=int(js[rows].max()))
+        out[rows] = [float(times[j]) for j in js[rows]]
+    return out
+
+
+def queued_round_times(c: Number, k: int, N: int | None, m: int, *, upto: int | None = None) -> list[Fraction]:
+    """``R_m(j)`` for j = 0..upto (default m − 1), exactly, by the FIFO recurrence of case C.
+
+    Valid in every case (it models waiting and the frontier chain in general), so tests
+    also hold cases A and B to it; :func:`round_times` uses it for case C only.
+
+    >>> [str(t) for t in queued_round_times(Fraction(1, 3), 3, 1, 4)]  # the kc = 1 boundary
+    ['1', '2', '3', '3']
+    >>> [str(t) for t in queued_round_times(0.3333333333333333, 3, 1, 4)]  # just below it
+    ['1', '2', '2', '2']
+    """
+    c = exact_c(c)
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
+    if m < 1:
+        raise ConfigError(f"round length m must be >= 1, got {m}")
+    last_j = m - 1 if upto is None else min(upto, m - 1)
+    p, q = c.numerator, c.denominator  # times in units of 1/q: a target forward is q, a draft p
+    # windows b = 0..: first position b·k <= m − 2, last position and dispatch time
+    window_last = [min((b + 1) * k, m - 1) for b in range((m - 2) // k + 1 if m >= 2 else 0)]
+    window_dispatch = [last * p for last in window_last]
+    # at most one frontier task and every window are live at once: more servers never matter
+    servers = len(window_last) + 1 if N is None else min(N, len(window_last) + 1)
+    queue = _FifoServers(servers, q)
+    window_index: list[int] = []  # queue index of each window already enqueued
+    resolved: list[int] = []  # R(j) in units of 1/q
+
+    def enqueue_windows_before(time: int) -> None:
+        while len(window_index) < len(window_last) and window_dispatch[len(window_index)] < time:
+            b = len(window_index)
+            window_index.append(queue.enqueue(window_dispatch[b], window_last[b]))
+
+    queue.enqueue(0, 0)  # F0
+    resolved.append(queue.start_of(0, resolved) + q)
+    for j in range(1, last_j + 1):
+        b = -(-j // k) - 1  # W(j): the first window covering j
+        previous = resolved[j - 1]
+        if window_dispatch[b] < previous:  # dispatched before j − 1 resolved: p at j comes from it
+            enqueue_windows_before(window_dispatch[b] + 1)
+            resolved.append(max(previous, queue.start_of(window_index[b], resolved) + q))
+        else:  # frontier chain: F_j at R(j − 1), ahead of a window dispatched at that instant
+            enqueue_windows_before(previous)
+            resolved.append(queue.start_of(queue.enqueue(previous, j), resolved) + q)
+    return [Fraction(t, q) for t in resolved]
+
+
+class _FifoServers:
+    """Unit tasks (duration q) on N servers in FIFO order; starts computed on demand."""
+
+    def __init__(self, servers: int, q: int) -> None:
+        self.q = q
+        self.enqueued: list[int] = []
+        self.last: list[int] = []
+        self.start: list[int | None] = []  # None: not yet computed, or cancelled in the queue
+        self.computed = 0
+        self.previous_start = 0
+        self.holder: list[int | None] = [None] * servers  # queue index of each server's latest task
+        self.free = [0] * servers
+
+    def enqueue(self, time: int, last: int) -> int:
+        self.enqueued.append(time)
+        self.last.append(last)
+        self.start.append(None)
+        return len(self.enqueued) - 1
+
+    def start_of(self, index: int, resolved: Sequence[int]) -> int:
+        """Start of task ``index``; every task ahead of it delivers positions in ``resolved``."""
+        while self.computed <= index:
+            n = self.computed
+            self.computed += 1
+            for server, task in enumerate(self.holder):  # a preempted task frees its server early
+                if task is not None and self.last[task] < len(resolved):
+                    self.free[server] = min(self.start[task] + self.q, resolved[self.last[task]])  # type: ignore[operator]
+            server = min(range(len(self.free)), key=self.free.__getitem__)
+            start = max(self.enqueued[n], self.previous_start, self.free[server])
+            if self.last[n] < len(resolved) and resolved[self.last[n]] <= start:
+                continue  # its last position resolved while it waited: dropped from the queue
+            self.start[n] = start
+            self.previous_start = start
+            self.holder[server] = n
+            self.free[server] = start + self.q
+        start = self.start[index]
+        assert start is not None, "the task deciding a position is never cancelled before it starts"
+        return start
+
+
+def dsi_latency(accept: np.ndarray, k: int, c: Number, N: int | None = None) -> np.ndarray:
     """DSI(k, N) latency of each path (N = None: unlimited target servers)."""
-    accept = _check(accept, k, c, N)
+    accept, c = _check(accept, k, c, N)
     R = accept.shape[0]
-    if not is_vectorised(c, k, N):
-        return np.array([float(_event_result(row, k, c, N).latency) for row in accept])
     paths, js, ms = rounds_of(accept)
     times = round_times(c, k, N, js, ms)
     return np.bincount(paths, weights=times, minlength=R)
-
-
-def _event_result(accept_row: np.ndarray, k: int, c: float, N: int | None):
-    """One path through the event simulation (cases the recurrences do not cover)."""
-    from reference.generate import generate
-    from reference.latency import LatencyModel
-    from reference.toy_models import AcceptancePathPair
-
-    pair = AcceptancePathPair(np.asarray(accept_row, dtype=bool).tolist())
-    return generate(pair.target, pair.drafter, [0], len(accept_row), algorithm="dsi",
-                    lookahead=k, sp_degree=N, mode="greedy",
-                    latency=LatencyModel.time_units(Fraction(repr(float(c)))))

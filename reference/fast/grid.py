@@ -1,7 +1,8 @@
 """The heatmap grid of the paper's Figure 1 (SPEC §5, §10), for either model.
 
-Grid: ``c`` and ``a`` on ``linspace(0, 1, ndim + 1)``; c values <= 0.01 raised to 0.01, a
-clipped to [0.01, 0.99]; k in 1..max_lookahead; N target servers; S tokens; R repeats.
+Grid: ``c`` and ``a`` on ``i/ndim``, i = 0..ndim; c values <= 0.01 raised to 0.01 (c is
+exact: :func:`grid_c_exact`), a clipped to [0.01, 0.99]; k in 1..max_lookahead; N target
+servers; S tokens; R repeats.
 
 * ``model="paper"``: the paper's cost model; (c, k) pairs with ``N < ceil(1/(k·c))`` are
   excluded (``valid`` False) and counted, as in the authors' code.
@@ -15,6 +16,7 @@ Mean latencies (time units for S tokens) per (c, a, k) are returned as arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -22,20 +24,32 @@ from reference.errors import ConfigError
 from reference.fast import exact, paper
 
 MODELS = ("exact", "paper")
+#: the smallest c of the grid (c values below it are raised to it)
+C_FLOOR = Fraction(1, 100)
+
+
+def grid_c_exact(ndim: int) -> list[Fraction]:
+    """The c axis as exact rationals: ``i/ndim``, raised to 1/100 when smaller (SPEC §10).
+
+    The simulators take these, so a tie such as ``k·c = 1`` is decided exactly.
+
+    >>> [str(c) for c in grid_c_exact(3)]
+    ['1/100', '1/3', '2/3', '1']
+    """
+    if ndim < 1:
+        raise ConfigError(f"ndim must be >= 1, got {ndim}")
+    return [max(Fraction(i, ndim), C_FLOOR) for i in range(ndim + 1)]
 
 
 def grid_values(ndim: int) -> tuple[np.ndarray, np.ndarray]:
-    """The c and a axes of the paper's grid.
+    """The c and a axes of the paper's grid, as floats (c: the nearest floats of :func:`grid_c_exact`).
 
     >>> c, a = grid_values(4)
     >>> c.tolist(), a.tolist()
     ([0.01, 0.25, 0.5, 0.75, 1.0], [0.01, 0.25, 0.5, 0.75, 0.99])
     """
-    if ndim < 1:
-        raise ConfigError(f"ndim must be >= 1, got {ndim}")
-    axis = np.linspace(0.0, 1.0, ndim + 1)
-    c_values = np.where(axis <= 0.01, 0.01, axis)
-    a_values = np.clip(axis, 0.01, 0.99)
+    c_values = np.array([float(c) for c in grid_c_exact(ndim)])
+    a_values = np.clip(np.linspace(0.0, 1.0, ndim + 1), 0.01, 0.99)
     return c_values, a_values
 
 
@@ -84,6 +98,7 @@ def heatmap_grid(model: str = "exact", *, ndim: int = 20, sp_degree: int = 7, to
         raise ConfigError(
             f"sp, tokens, repeats and max lookahead must be >= 1, got {sp_degree}, {tokens}, {repeats}, {max_lookahead}"
         )
+    c_exact = grid_c_exact(ndim)
     c_values, a_values = grid_values(ndim)
     k_values = np.arange(1, max_lookahead + 1)
     shape = (len(c_values), len(a_values), len(k_values))
@@ -91,13 +106,13 @@ def heatmap_grid(model: str = "exact", *, ndim: int = 20, sp_degree: int = 7, to
     dsi = np.empty(shape)
     valid = np.ones((len(c_values), len(k_values)), dtype=bool)
     if model == "paper":
-        for ci, c in enumerate(c_values):
+        for ci, c in enumerate(c_exact):
             for ki, k in enumerate(k_values):
-                valid[ci, ki] = sp_degree >= paper.required_servers(float(c), int(k))
+                valid[ci, ki] = sp_degree >= paper.required_servers(c, int(k))
         _paper_grid(c_values, a_values, k_values, tokens, repeats, seed, si, dsi)
         dsi[~np.broadcast_to(valid[:, None, :], shape)] = np.nan
     else:
-        _exact_grid(c_values, a_values, k_values, sp_degree, tokens, repeats, seed, si, dsi)
+        _exact_grid(c_exact, a_values, k_values, sp_degree, tokens, repeats, seed, si, dsi)
     return HeatmapGrid(model, c_values, a_values, k_values, sp_degree, tokens, repeats, seed,
                        np.full(shape, float(tokens)), si, dsi, valid)
 
@@ -119,7 +134,7 @@ def _paper_grid(c_values: np.ndarray, a_values: np.ndarray, k_values: np.ndarray
         dsi[ci] = dsi_c.reshape(n_a, n_k, repeats).mean(axis=2)
 
 
-def _exact_grid(c_values: np.ndarray, a_values: np.ndarray, k_values: np.ndarray, sp_degree: int,
+def _exact_grid(c_exact: list[Fraction], a_values: np.ndarray, k_values: np.ndarray, sp_degree: int,
                 tokens: int, repeats: int, seed: int, si: np.ndarray, dsi: np.ndarray) -> None:
     n_a, n_k = len(a_values), len(k_values)
     uniforms = np.random.default_rng(seed).random((repeats, tokens))
@@ -129,12 +144,9 @@ def _exact_grid(c_values: np.ndarray, a_values: np.ndarray, k_values: np.ndarray
     drafted, iterations = exact.si_iteration_totals(paths, lookahead)
     flat = accept.reshape(n_a * repeats, tokens)
     round_paths, js, ms = exact.rounds_of(flat)
-    for ci, c in enumerate(c_values):
-        si[ci] = (c * drafted + iterations).reshape(n_a, n_k, repeats).mean(axis=2)
+    for ci, c in enumerate(c_exact):
+        si[ci] = (float(c) * drafted + iterations).reshape(n_a, n_k, repeats).mean(axis=2)
         for ki, k in enumerate(k_values):
-            if exact.is_vectorised(float(c), int(k), sp_degree):
-                times = exact.round_times(float(c), int(k), sp_degree, js, ms)
-                per_path = np.bincount(round_paths, weights=times, minlength=n_a * repeats)
-            else:
-                per_path = exact.dsi_latency(flat, int(k), float(c), sp_degree)
+            times = exact.round_times(c, int(k), sp_degree, js, ms)
+            per_path = np.bincount(round_paths, weights=times, minlength=n_a * repeats)
             dsi[ci, :, ki] = per_path.reshape(n_a, repeats).mean(axis=1)

@@ -10,9 +10,14 @@ import math
 
 import numpy as np
 
+from reference.fast.exact import exact_c
+from reference.latency import Number
 
-def exact_dsi_latency_loop(accept: np.ndarray, k: int, c: float, N: int | None) -> float:
+
+def exact_dsi_latency_loop(accept: np.ndarray, k: int, c: Number, N: int | None) -> float:
     """DSI latency of one path, walking positions round by round (cases A and B only)."""
+    fifo = k * exact_c(c) < 1  # case A, decided on the exact c
+    c = float(exact_c(c))
     S = len(accept)
     t, f = 0.0, 0
     while f < S:
@@ -24,7 +29,7 @@ def exact_dsi_latency_loop(accept: np.ndarray, k: int, c: float, N: int | None) 
             if j > 0:
                 block = -(-j // k)
                 dispatch = min(block * k, m - 1) * c
-                if k * c < 1:  # FIFO queue of unit tasks
+                if fifo:  # FIFO queue of unit tasks
                     if block not in finish:
                         for n in range(max(finish) + 1, block + 1):
                             d_n = min(n * k, m - 1) * c

@@ -13,7 +13,8 @@ Faithful to the authors' simulation, *not* to the exact schedule:
   rejecting one; it costs ``min(c·K + 1, tokens)`` where K sums its (unskipped) kk; the run
   costs the sum over segments;
 * non-SI costs S;
-* validity: a (c, k) pair needs ``N ≥ ceil(1 / (k·c))`` target servers.
+* validity: a (c, k) pair needs ``N ≥ ceil(1 / (k·c))`` target servers, on the exact c
+  (:func:`reference.fast.exact.exact_c`: the same rule every simulator applies).
 
 Streams (SPEC §10): ``numpy.random.default_rng(seed)`` is created afresh for every
 (c, a, k) row and draws ``G`` of shape (repeats, S) — repeat r reads row r. Because the
@@ -24,26 +25,27 @@ repeat means.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
 from reference.errors import ConfigError
+from reference.fast.exact import exact_c
+from reference.latency import Number
 
 
-def required_servers(c: float, k: int) -> int:
-    """``ceil(1 / (k·c))`` computed exactly on the decimal value of c.
+def required_servers(c: Number, k: int) -> int:
+    """``ceil(1 / (k·c))`` computed exactly (c exact; a float means its shortest decimal repr).
 
     >>> required_servers(0.05, 20), required_servers(0.01, 5), required_servers(1.0, 1)
     (1, 20, 1)
+    >>> from fractions import Fraction
+    >>> required_servers(Fraction(1, 3), 3), required_servers(1 / 3, 3)  # kc = 1, and just below
+    (1, 2)
     """
-    exact_c = Fraction(repr(float(c)))
-    if not 0 < exact_c <= 1:
-        raise ConfigError(f"c must be in (0, 1] target forwards, got {c!r}")
-    return math.ceil(1 / (k * exact_c))
+    return math.ceil(1 / (k * exact_c(c)))
 
 
-def check_valid(c: float, k: int, N: int) -> None:
+def check_valid(c: Number, k: int, N: int) -> None:
     """Raise ConfigError when the paper model's validity rule excludes (c, k, N)."""
     needed = required_servers(c, k)
     if needed > N:
@@ -123,14 +125,13 @@ def dsi_latency_from_segments(seg_k: np.ndarray, seg_tokens: np.ndarray, c: floa
     return np.minimum(c * seg_k + 1.0, seg_tokens).sum(axis=1)
 
 
-def paper_latencies(c: float, a: float, k: int, tokens: int = 1000, repeats: int = 5,
+def paper_latencies(c: Number, a: float, k: int, tokens: int = 1000, repeats: int = 5,
                     seed: int = 42, sp_degree: int | None = 7) -> dict[str, np.ndarray]:
     """Latency per repeat of non-SI, SI and DSI for one (c, a, k) row of the paper model.
 
-    ``sp_degree`` is checked against the validity rule (None skips the check).
+    ``sp_degree`` is checked against the validity rule (None skips the check), on the exact c.
     """
-    if not 0 < c <= 1:
-        raise ConfigError(f"c must be in (0, 1] target forwards, got {c!r}")
+    exact = exact_c(c)
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
     if tokens < 1 or repeats < 1:
@@ -138,12 +139,12 @@ def paper_latencies(c: float, a: float, k: int, tokens: int = 1000, repeats: int
     if sp_degree is not None:
         if sp_degree < 1:
             raise ConfigError(f"sp_degree N must be >= 1, got {sp_degree}")
-        check_valid(c, k, sp_degree)
+        check_valid(exact, k, sp_degree)
     draws = geometric_draws(a, tokens, repeats, seed)
     drafted, iterations = si_totals(draws, k)
     seg_k, seg_tokens = dsi_segments(draws, k)
     return {
         "nonsi": np.full(repeats, float(tokens)),
-        "si": c * drafted + iterations,
-        "dsi": dsi_latency_from_segments(seg_k, seg_tokens, c),
+        "si": float(exact) * drafted + iterations,
+        "dsi": dsi_latency_from_segments(seg_k, seg_tokens, float(exact)),
     }

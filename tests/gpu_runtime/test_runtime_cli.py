@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -9,10 +10,10 @@ import pytest
 import torch
 
 from gpu_runtime import bench as gpu_bench
-from reference import generate
+from gpu_runtime import compare
+from gpu_runtime.engine import RuntimeEngine
 from reference.cli import main
-from reference.latency import LatencyModel
-from reference.toy_models import SyntheticAcceptancePair
+from reference.errors import FileFormatError
 
 
 def _json(capsys, argv):
@@ -40,28 +41,65 @@ def test_bench_json_has_measured_predicted_speedup_and_overhead(capsys):
     assert {"measured_dsi_over_si", "predicted_dsi_over_si"} <= set(out["speedup"])
     assert math.isfinite(out["overhead_per_task_ms"])
     assert out["config"]["sp_degree"] == 3  # ceil(1 / (2 · 1/4)) + 1
-    pair = SyntheticAcceptancePair(64, 0.5, seed=0)
-    predicted_nonsi = generate(pair.target, pair.drafter, [1, 2, 3], 12, algorithm="nonsi",
-                               latency=LatencyModel(4, 1)).latency
-    assert out["predicted"]["nonsi"] == pytest.approx(float(predicted_nonsi) * 1e-3)
     assert out["predicted"]["nonsi"] == pytest.approx(12 * 0.004)  # S target forwards of 4 ms
-    assert out["schedule_agrees"] and out["ok"]
+    assert out["schedule_agrees"] is True and out["schedule_differences"] == [] and out["ok"]
+
+
+class _RuntimeOffByOne(RuntimeEngine):
+    """A broken runtime: DSI's last token is one id off."""
+
+    def generate(self, *args, **kwargs):
+        result = super().generate(*args, **kwargs)
+        if kwargs.get("algorithm") != "dsi":
+            return result
+        return dataclasses.replace(result, tokens=(*result.tokens[:-1], (result.tokens[-1] + 1) % 64))
+
+
+class _RuntimeIgnoringWarmStart(RuntimeEngine):
+    """A broken runtime: it accepts warm_start and ignores it."""
+
+    def generate(self, *args, **kwargs):
+        return super().generate(*args, **{**kwargs, "warm_start": False})
+
+
+def test_bench_reports_runtime_tokens_that_differ_and_exits_1(capsys, monkeypatch):
+    monkeypatch.setattr(compare, "RuntimeEngine", _RuntimeOffByOne)
+    assert main(["bench", "--json", "--tokens", "6", "--runs", "1", "--target-ms", "2", "--drafter-ms", "1",
+                 "--k", "2", "--acceptance", "0.5"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["schedule_agrees"] is False and out["ok"] is False
+    assert [line.split(":")[0] for line in out["schedule_differences"]] == ["dsi"]
+    assert "tokens" in out["schedule_differences"][0]
+
+
+WARM_ARGV = ["bench", "--json", "--tokens", "8", "--runs", "1", "--target-ms", "4", "--drafter-ms", "1",
+             "--target-prefill-ms", "12", "--k", "2", "--sp", "3", "--acceptance", "1"]
+
+
+def _check_warm_start_bench(warm: dict, cold: dict) -> None:
+    """Hand-derived, every draft accepted (a = 1), S = 8, k = 2, N = 3, target prefill 12 / decode 4,
+    drafter 1 (ms). Windows W0..W3 (drafts 0-1, 2-3, 4-5, 6) are dispatched at 2, 4, 6, 7.
+    Warm start: servers 1, 2 warm up and server 0 runs F0 over [0, 12]; W0, W1, W2 run [12, 16]
+    (positions 1..6 at 16), W3 [16, 20]: T_DSI = 20. Cold: F0 [0, 12], W0 on server 1 [2, 14],
+    W1 on server 2 [4, 16] (prefills), W2 on server 0 [12, 16], W3 on server 1 [14, 18]: T_DSI = 18.
+    non-SI: 12 + 7·4 = 40; SI: (2 + 12) + (2 + 4) + (1 + 4) = 25."""
+    for out, dsi in ((warm, 0.020), (cold, 0.018)):
+        assert out["predicted"] == pytest.approx({"nonsi": 0.040, "si": 0.025, "dsi": dsi})
+        # the runtime ran the reference's schedule: warm-ups on servers 1..N-1 included
+        assert out["schedule_agrees"] is True, out["schedule_differences"]
 
 
 def test_bench_warm_start_is_passed_to_both_engines(capsys):
-    """Target prefill 12 ms, decode 4 ms, N = 3: with warm start the reference's DSI prediction
-    is what the runtime is compared with, and the tokens agree."""
-    argv = ["bench", "--json", "--tokens", "8", "--runs", "1", "--target-ms", "4", "--drafter-ms", "1",
-            "--target-prefill-ms", "12", "--k", "2", "--sp", "3", "--acceptance", "0.5"]
-    warm, cold = _json(capsys, [*argv, "--warm-start"]), _json(capsys, argv)
-    assert warm["config"]["warm_start"] is True and cold["config"]["warm_start"] is False
-    assert warm["schedule_agrees"] and cold["schedule_agrees"]
-    pair = SyntheticAcceptancePair(64, 0.5, seed=0)
-    latency = LatencyModel(target_decode=4, drafter_decode=1, target_prefill=12)
-    expected = generate(pair.target, pair.drafter, [1, 2, 3], 8, lookahead=2, sp_degree=3, latency=latency,
-                        warm_start=True)
-    assert warm["predicted"]["dsi"] == pytest.approx(float(expected.latency) * 1e-3)
-    assert cold["predicted"]["dsi"] != warm["predicted"]["dsi"]  # the flag changes the schedule
+    _check_warm_start_bench(_json(capsys, [*WARM_ARGV, "--warm-start"]), _json(capsys, WARM_ARGV))
+
+
+def test_bench_warm_start_check_detects_a_runtime_ignoring_it(capsys, monkeypatch):
+    monkeypatch.setattr(compare, "RuntimeEngine", _RuntimeIgnoringWarmStart)
+    assert main([*WARM_ARGV, "--warm-start"]) == 1  # off the reference's schedule: the bench fails
+    warm = json.loads(capsys.readouterr().out)
+    cold = _json(capsys, WARM_ARGV)  # without warm start it does run the reference's schedule
+    with pytest.raises(AssertionError):
+        _check_warm_start_bench(warm, cold)
 
 
 @pytest.mark.parametrize("argv", [
@@ -129,6 +167,6 @@ def test_loading_is_safe_by_default(monkeypatch):
         raise RuntimeError("stop here")
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", fake)
-    with pytest.raises(RuntimeError, match="stop here"):
+    with pytest.raises(FileFormatError, match="stop here"):  # what a bad checkpoint raises is typed
         hf.load_pretrained("some/model")
     assert seen["use_safetensors"] is True and seen["trust_remote_code"] is False

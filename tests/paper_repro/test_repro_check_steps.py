@@ -69,6 +69,28 @@ def test_runtime_rows_fail_off_the_schedule_or_beyond_the_tolerance() -> None:
     assert check_steps.runtime_rows(slower)[1].verdict == "not reproduced"
 
 
+def test_runtime_rows_of_a_real_bench_with_a_broken_runtime_are_not_reproduced(monkeypatch) -> None:
+    """The "differs" branch is live: the bench reports (not raises) a runtime whose DSI tokens differ."""
+    import dataclasses
+
+    from gpu_runtime import compare
+    from gpu_runtime.engine import RuntimeEngine
+
+    class OffByOne(RuntimeEngine):
+        def generate(self, *args, **kwargs):
+            result = super().generate(*args, **kwargs)
+            if kwargs.get("algorithm") != "dsi":
+                return result
+            return dataclasses.replace(result, tokens=(*result.tokens[:-1], (result.tokens[-1] + 1) % 64))
+
+    config = compare.BenchConfig(target_ms=2.0, drafter_ms=1.0, lookahead=2, tokens=6, runs=1, acceptance=0.5)
+    intact = check_steps.runtime_rows(compare.run_benchmark(config))[0]
+    monkeypatch.setattr(compare, "RuntimeEngine", OffByOne)
+    broken = check_steps.runtime_rows(compare.run_benchmark(config))[0]
+    assert (intact.verdict, intact.ours) == ("beyond", "equal")
+    assert broken.verdict == "not reproduced" and broken.ours.startswith("differs: dsi: tokens")
+
+
 def test_schedule_variant_findings_are_recomputed() -> None:
     """Hand-derived in tests/properties/test_latency.py and tests/reference/test_algorithms.py:
     cold-start prefill 6 > 5, warm start 5 = 5, warm start vs SI 67/20 > 14/5, no preemption 9/4 > 2."""

@@ -58,5 +58,5 @@ def test_loading_rejects_unknown_keys_and_duplicates(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="duplicate"):
         load_measurements(path)
     path.write_text("not json")
-    with pytest.raises(ConfigError, match="not JSON"):
+    with pytest.raises(ConfigError, match="not valid JSON"):
         load_measurements(path)

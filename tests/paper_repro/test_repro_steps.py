@@ -43,10 +43,11 @@ def test_runner_collects_rows_and_turns_a_failing_step_into_an_error_row(tmp_pat
 
 def test_a_rerun_replaces_the_results_directory(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
+    run_steps([Step("ok", "works", ok_step)], out, QUIET)
     (out / "stale.txt").write_text("stale")
     run_steps([Step("ok", "works", ok_step)], out, QUIET)
-    assert sorted(p.name for p in out.iterdir()) == ["REPORT.md", "claims.csv", "claims.json", "ok.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".dsi-output", "REPORT.md", "claims.csv", "claims.json",
+                                                     "ok.txt"]
 
 
 def test_reproduction_steps_end_to_end_on_a_small_grid(tmp_path: Path) -> None:

@@ -74,8 +74,7 @@ def _rounds(bits: tuple[bool, ...]) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("S", [1, 3, 5, 6])
 @pytest.mark.parametrize(("k", "N"), [(1, 1), (2, 1), (2, 2), (3, 2), (1, 3), (2, 3)])
 def test_round_decomposition_equals_whole_paths(S: int, k: int, N: int) -> None:
-    # c values whose float repr is exact (the fast simulator converts floats by repr), two of
-    # them breakpoints (kc = 1 for k = 4 and k = 1)
+    # two of the c values are breakpoints (kc = 1 for k = 4 and k = 1); every simulator takes c exactly
     for c in (Fraction(1, 4), Fraction(3, 5), Fraction(1)):
         latency = LatencyModel.time_units(c)
         paths = list(product((True, False), repeat=S))
@@ -89,9 +88,9 @@ def test_round_decomposition_equals_whole_paths(S: int, k: int, N: int) -> None:
             assert dsi.latency == sum(_round(m, k, N, c)[j] for j, m in rounds), (bits, c)
             assert si.latency == sum(si_round_times(m, k, c)[j] for j, m in rounds), (bits, c)
         accept = np.array(paths, dtype=bool)
-        fast = dsi_latency(accept, k, float(c), N)
+        fast = dsi_latency(accept, k, c, N)
         expected = [float(sum(_round(m, k, N, c)[j] for j, m in _rounds(b))) for b in paths]
         np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-9)
-        np.testing.assert_allclose(si_latency(accept, k, float(c)),
+        np.testing.assert_allclose(si_latency(accept, k, c),
                                    [float(sum(si_round_times(m, k, c)[j] for j, m in _rounds(b)))
                                     for b in paths], rtol=0, atol=1e-9)

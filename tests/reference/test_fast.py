@@ -1,20 +1,22 @@
 """Fast time-unit simulators: equal to the event simulation; agree with closed forms."""
 
+import functools
 import math
 from fractions import Fraction as F
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from properties.profiles import examples
-from reference import LatencyModel, generate
+from reference import LatencyModel, closed_forms, generate
 from reference.closed_forms import (
     dsi_expected_latency,
     dsi_round_time_nowait,
     dsi_time_per_token_nowait,
     paper_dsi_expected_latency,
+    required_servers_no_wait,
     si_expected_latency,
     si_slower_than_nonsi,
     si_time_per_token,
@@ -33,15 +35,79 @@ def _event_latency(accept, algorithm, k, N, c):
                     mode="greedy", latency=LatencyModel.time_units(c)).latency
 
 
+#: c as exact rationals with small denominators: k·c hits 1 (and every other tie) often
+RATIONAL_C = st.integers(1, 12).flatmap(lambda q: st.integers(1, q).map(lambda p: F(p, q)))
+#: the same c, handed over as the float a user would type (it means its shortest decimal repr)
+C_EITHER = st.one_of(st.sampled_from(C_VALUES), RATIONAL_C, st.sampled_from(C_VALUES).map(float))
+
+
+# Issue 16: with float(c) handed to the fast model only, kc fell just below 1 there (3.0 vs 4.0).
+@example(accept=[True, True, False, False], k=3, N=1, c=F(1, 3))
+@example(accept=[True, True, False, False], k=3, N=1, c=1 / 3)  # kc just below 1: case A
+@example(accept=[True, True, False, False], k=3, N=2, c=F(1, 3))
+@example(accept=[True, True, False, False], k=3, N=3, c=F(1, 3))
+@example(accept=[True, True, True, False], k=2, N=1, c=F(1, 2))
+@example(accept=[True, True, True, True, False, True], k=3, N=1, c=F(1, 6))  # kc = 1/2
+@example(accept=[True, True, True, True, False, True], k=3, N=2, c=F(2, 3))  # kc = 2
+@example(accept=[True] * 9, k=4, N=1, c=F(1, 4))
 @settings(max_examples=examples(300))
 @given(accept=st.lists(st.booleans(), min_size=1, max_size=40), k=st.integers(1, 8),
-       N=st.one_of(st.none(), st.integers(3, 8), st.integers(1, 2)), c=st.sampled_from(C_VALUES))
+       N=st.one_of(st.none(), st.integers(3, 8), st.integers(1, 2)), c=C_EITHER)
 def test_fast_exact_equals_event_simulation(accept, k, N, c):
+    """The same c (exact, or a float meaning its decimal repr) to both simulators."""
     row = np.array(accept)[None, :]
-    assert math.isclose(exact.dsi_latency(row, k, float(c), N)[0], float(_event_latency(accept, "dsi", k, N, c)),
+    assert math.isclose(exact.dsi_latency(row, k, c, N)[0], float(_event_latency(accept, "dsi", k, N, c)),
                         abs_tol=1e-9)
-    assert math.isclose(exact.si_latency(row, k, float(c))[0], float(_event_latency(accept, "si", k, N, c)),
+    assert math.isclose(exact.si_latency(row, k, c)[0], float(_event_latency(accept, "si", k, N, c)),
                         abs_tol=1e-9)
+
+
+def test_the_kc_equal_1_boundary_is_decided_on_the_exact_c():
+    """Hand-derived (k = 3, N = 1, all four drafts accepted, S = 4). At c = 1/3 exactly, the
+    window of drafts 0..2 is dispatched at 3c = 1, the instant position 0 resolves, so the
+    frontier task at 1 goes first (ties: resolutions before dispatches), then the frontier task
+    at 2 is queued behind the window: R = 1, 2, 3, 3. Just below (c = 0.3333333333333333)
+    the window is dispatched just before position 0 resolves, waits for the one server, and
+    delivers p at 1..3 at 1 + 1: R = 1, 2, 2, 2 (the frontier chain never fires)."""
+    below = F("0.3333333333333333")
+    assert exact.round_resolution_times(F(1, 3), 3, 1, 4).tolist() == [1, 2, 3, 3]
+    assert np.allclose(exact.round_resolution_times(below, 3, 1, 4), [1, 2, 2, 2], rtol=0, atol=1e-12)
+    as_float = exact.round_resolution_times(1 / 3, 3, 1, 4)  # a float c means its decimal repr
+    assert as_float.tolist() == exact.round_resolution_times(below, 3, 1, 4).tolist()
+    assert exact.case(F(1, 3), 3, 1) == "C" and exact.case(1 / 3, 3, 1) == "A"
+    assert paper.required_servers(F(1, 3), 3) == 1 and paper.required_servers(1 / 3, 3) == 2
+
+
+@example(c=F(1, 3), k=3, N=1, m=4)
+@example(c=F(1, 2), k=2, N=2, m=9)
+@example(c=F(1), k=1, N=1, m=5)
+@settings(max_examples=examples(200))
+@given(c=RATIONAL_C, k=st.integers(1, 6), N=st.one_of(st.none(), st.integers(1, 4)), m=st.integers(1, 30))
+def test_queued_round_recurrence_equals_event_simulation_and_the_other_cases(c, k, N, m):
+    """The FIFO recurrence of case C, exactly equal to the event simulation's round in every
+    case (A, B, C), and to the vectorised recurrences where those apply."""
+    queued = exact.queued_round_times(c, k, N, m)
+    events = AcceptancePathPair([True] * m)
+    result = generate(events.target, events.drafter, [0], m, algorithm="dsi", lookahead=k, sp_degree=N,
+                      mode="greedy", latency=LatencyModel.time_units(c))
+    assert tuple(queued) == result.times
+    assert np.allclose(exact.round_resolution_times(c, k, N, m), [float(t) for t in queued], atol=1e-9, rtol=0)
+
+
+def test_fast_model_never_runs_the_event_simulation(monkeypatch):
+    """Case C (kc >= 1, N <= 2) has its own recurrence: the event simulation is not called."""
+    import reference.algorithms.dsi as event_dsi
+    from reference.scheduler import VirtualDriver
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fast model called the event simulation")
+
+    monkeypatch.setattr(event_dsi, "run_dsi", refuse)
+    monkeypatch.setattr(VirtualDriver, "run", refuse)
+    accept = np.random.default_rng(0).random((4, 60)) < 0.7
+    for N in (1, 2):
+        assert exact.case(F(1, 2), 3, N) == "C"
+        assert np.all(exact.dsi_latency(accept, 3, F(1, 2), N) > 0)
 
 
 @pytest.mark.parametrize("c", [0.05, 0.1, 0.3, 0.5, 1.0])
@@ -70,26 +136,59 @@ def test_si_monte_carlo_mean_matches_exact_expectation():
     assert z < 4.89, (per_token.mean(), expected, z)
 
 
+DSI_MC = {"c": F(1, 10), "a": 0.8, "k": 5, "N": 4, "S": 120, "paths": 8000, "seed": 11}
+
+
+@functools.cache
+def _event_round_times(c: F, k: int, N: int, m: int) -> tuple[float, ...]:
+    """``R_m(j)`` from the event simulation: the all-accepted round of length m."""
+    pair = AcceptancePathPair([True] * m)
+    result = generate(pair.target, pair.drafter, [0], m, algorithm="dsi", lookahead=k, sp_degree=N,
+                      mode="greedy", latency=LatencyModel.time_units(c))
+    return tuple(float(t) for t in result.times)
+
+
+def _dsi_monte_carlo_z(latency=exact.dsi_latency) -> float:
+    """z of the fast model's Monte Carlo mean against the DP expectation, the DP reading its
+    round times from the event simulation (so neither side shares the fast model's recurrences)."""
+    p = DSI_MC
+    accept = np.random.default_rng(p["seed"]).random((p["paths"], p["S"])) < p["a"]
+    per_token = latency(accept, p["k"], p["c"], p["N"]) / p["S"]
+    se = per_token.std(ddof=1) / math.sqrt(per_token.size)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(closed_forms, "round_resolution_times",
+                      lambda c, k, N, m: np.array(_event_round_times(F(c), k, N, m)))
+        expected = dsi_expected_latency(p["c"], p["a"], p["k"], p["N"], p["S"]) / p["S"]
+    return abs(per_token.mean() - expected) / se
+
+
 def test_dsi_monte_carlo_mean_matches_exact_expectation():
     """Same α and design as the SI test, for DSI(5, 4) in the exact model; 8000 paths, S = 120.
 
+    Independent sides: the sample comes from the fast model's recurrences, the expectation
+    from the DP of closed_forms over the event simulation's round times.
     Outside the registered family of properties/suite.py (a reference self-check).
     Power: the measured per-path SD of T_DSI/S is 0.0396, so se = 0.0396/√8000 = 4.43e-4 on
     a mean of 0.3242; against a 1 % shift (3.24e-3, 7.3 se) the power is
     Φ(7.3 − 4.89) = 0.993 ≥ 0.99. (With the former 4000 paths it was 0.62.)
     """
-    c, a, k, N, S = 0.1, 0.8, 5, 4, 120
-    accept = np.random.default_rng(11).random((8000, S)) < a
-    per_token = exact.dsi_latency(accept, k, c, N) / S
-    se = per_token.std(ddof=1) / math.sqrt(per_token.size)
-    expected = dsi_expected_latency(c, a, k, N, S) / S
-    assert abs(per_token.mean() - expected) / se < 4.89
+    assert _dsi_monte_carlo_z() < 4.89
+
+
+def test_dsi_monte_carlo_check_fails_on_a_broken_recurrence():
+    """The check above can fail: a fast model whose windows return 1/10 late is rejected."""
+    def late(accept, k, c, N):
+        paths, js, ms = exact.rounds_of(accept)
+        times = exact.round_times(c, k, N, js, ms) + np.where(js > 0, 0.1, 0.0)
+        return np.bincount(paths, weights=times, minlength=accept.shape[0])
+
+    assert _dsi_monte_carlo_z(late) > 4.89
 
 
 @pytest.mark.parametrize(("c", "a", "k"), [(0.1, 0.8, 5), (0.5, 0.6, 3), (0.3, 0.9, 4), (0.05, 0.7, 2)])
 def test_finite_s_expectations_converge_to_limits(c, a, k):
     # E[T]/S = limit + O(1/S): the gap shrinks at least 3.5x from S = 100 to S = 400.
-    N = max(3, math.ceil(1 / (k * c) - 1e-12) + 1)  # no waiting (case B needs N >= 3)
+    N = max(3, required_servers_no_wait(c, k))  # no waiting (case B needs N >= 3)
     for finite, limit in ((lambda S: si_expected_latency(c, a, k, S), si_time_per_token(c, a, k)),
                           (lambda S: dsi_expected_latency(c, a, k, N, S), dsi_time_per_token_nowait(c, a, k))):
         gap_100 = abs(finite(100) / 100 - limit)
