@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
-from reference.cli import main
+from proofs.cli import add_arguments, execute
+from reference.cli import run_standalone
 
 if __name__ == "__main__":
-    raise SystemExit(main(["prove", *sys.argv[1:]]))
+    raise SystemExit(run_standalone("python -m proofs", "Run the proof checks (= dsi prove).", add_arguments,
+                                    execute))

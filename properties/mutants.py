@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -349,18 +348,10 @@ def command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m properties.mutants``."""
-    from reference.cli import OneLineErrorParser
-    from reference.errors import DSIError
+    from reference.cli import run_standalone
 
-    parser = OneLineErrorParser(prog="python -m properties.mutants",
-                                description="Run the property suite against every mutant engine.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return command(args)
-    except DSIError as exc:
-        sys.stderr.write(f"mutants: error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
-        return 2
+    return run_standalone("python -m properties.mutants", "Run the property suite against every mutant engine.",
+                          add_arguments, command, argv)
 
 
 if __name__ == "__main__":

@@ -43,4 +43,3 @@ class RuntimeAdapter:
             stop_tokens=request.stop_tokens, preemptive=request.preemptive, warm_start=request.warm_start)
 
 
-register_engine("runtime", RuntimeAdapter)

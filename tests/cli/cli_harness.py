@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reference.cli import main as dsi_main
+from paper_repro.console import main as dsi_main
 
 #: every step of ``dsi repro all`` (skipping them all still writes REPORT.md and the claims)
 ALL_STEPS = ("proofs", "properties", "mutants", "runtime", "illustration", "heatmaps", "table", "open")

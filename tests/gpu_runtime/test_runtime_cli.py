@@ -12,7 +12,7 @@ import torch
 from gpu_runtime import bench as gpu_bench
 from gpu_runtime import compare
 from gpu_runtime.engine import RuntimeEngine
-from reference.cli import main
+from paper_repro.console import main
 from reference.errors import FileFormatError
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.cli import main
+from paper_repro.console import main
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from proofs import runner
-from reference.cli import main
+from paper_repro.console import main
 
 
 def test_prove_json_lists_the_selected_theorems(capsys: pytest.CaptureFixture[str]) -> None:

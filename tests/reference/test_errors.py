@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from reference import ConfigError, LatencyModel, ProbabilityError, VocabularyMismatchError, generate
-from reference.cli import main
+from paper_repro.console import main
 from reference.toy_models import TabularLM
 
 TARGET = TabularLM(4, seed=1)
@@ -90,7 +90,7 @@ def test_paper_model_error_names_the_required_n(capsys):
 
 
 def test_simulate_json_contract():
-    out = subprocess.run([sys.executable, "-m", "reference", "simulate", "--c", "0.1", "--a", "0.8", "--k", "5",
+    out = subprocess.run([sys.executable, "-m", "paper_repro", "simulate", "--c", "0.1", "--a", "0.8", "--k", "5",
                           "--tokens", "200", "--json"], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
     assert set(data) == {"params", "latency", "speedup"}
