@@ -9,7 +9,7 @@ the schedule is exercised without slowing the suite).
 
 from __future__ import annotations
 
-from properties.engines import Capabilities, EngineRequest, register_engine
+from properties.engines import Capabilities, EngineRequest
 from reference.errors import ConfigError
 from reference.results import Result
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from proofs import runner
 from paper_repro.console import main
+from proofs import runner
 
 
 def test_prove_json_lists_the_selected_theorems(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from properties.mutants import main as mutants_main
 from paper_repro.console import main as dsi_main
+from properties.mutants import main as mutants_main
 
 
 def test_dsi_mutants_json_reports_kills(capsys: pytest.CaptureFixture[str]) -> None:

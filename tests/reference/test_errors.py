@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from reference import ConfigError, LatencyModel, ProbabilityError, VocabularyMismatchError, generate
 from paper_repro.console import main
+from reference import ConfigError, LatencyModel, ProbabilityError, VocabularyMismatchError, generate
 from reference.toy_models import TabularLM
 
 TARGET = TabularLM(4, seed=1)
