@@ -258,3 +258,16 @@ def test_dry_run_from_an_earlier_report(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ConfigError, match=r"not a device_check\.json"):
         dry_run(TINY, str(tmp_path / "bad.json"))
+
+
+def test_no_cuda_is_a_one_line_error_and_a_failed_partial_report(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["--device", "cuda", "--tiny", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "CUDA is not available" in err[0]
+    doc = json.loads((tmp_path / "device_check.json").read_text())
+    assert doc["status"] == "failed" and doc["plan"]["device"] == "cuda:0" and not doc["configs"]
