@@ -34,8 +34,8 @@ UNIT_S = 1e-3  # latency models are in milliseconds
 def ms_fraction(ms: float) -> Fraction:
     """Milliseconds rounded to the microsecond, as an exact fraction (at least 1 µs).
 
-    >>> ms_fraction(12.34567)
-    Fraction(12353, 1000)
+    >>> ms_fraction(1.2345678), ms_fraction(0.0001)
+    (Fraction(247, 200), Fraction(1, 1000))
     """
     return Fraction(max(1, round(ms * 1000)), 1000)
 
