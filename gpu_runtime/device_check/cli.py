@@ -93,11 +93,13 @@ class Watchdog:
         self.timer.daemon = True
 
     def _fire(self, checkpoint: Checkpoint, doc: dict) -> None:  # pragma: no cover - needs a hung run
-        doc["status"] = "aborted"
-        doc.setdefault("notes", []).append("watchdog: the budget plus grace passed; the run was stopped")
-        checkpoint.write(doc)
-        sys.stderr.write("gpu_runtime.device_check: watchdog: budget exceeded, stopped\n")
-        os._exit(3)
+        try:  # the main thread may be changing doc meanwhile: a failed write still exits
+            doc["status"] = "aborted"
+            doc.setdefault("notes", []).append("watchdog: the budget plus grace passed; the run was stopped")
+            checkpoint.write(doc)
+        finally:
+            sys.stderr.write("gpu_runtime.device_check: watchdog: budget exceeded, stopped\n")
+            os._exit(3)
 
 
 def check(plan: CheckPlan, out: Path) -> dict:
