@@ -271,3 +271,21 @@ def test_no_cuda_is_a_one_line_error_and_a_failed_partial_report(tmp_path: Path,
     assert len(err) == 1 and "CUDA is not available" in err[0]
     doc = json.loads((tmp_path / "device_check.json").read_text())
     assert doc["status"] == "failed" and doc["plan"]["device"] == "cuda:0" and not doc["configs"]
+
+
+def test_watchdog_marks_the_report_aborted_and_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from gpu_runtime.device_check import cli
+    from gpu_runtime.device_check.report import Checkpoint
+
+    exits: list[int] = []
+    fired = threading.Event()
+    monkeypatch.setattr(cli.os, "_exit", lambda code: (exits.append(code), fired.set()))
+    doc = {"status": "running", "plan": TINY.as_dict(), "notes": [], "configs": []}
+    watchdog = cli.Watchdog(0.01, Checkpoint(tmp_path), doc)
+    watchdog.timer.start()
+    assert fired.wait(10)
+    assert exits == [3]
+    assert json.loads((tmp_path / "device_check.json").read_text())["status"] == "aborted"
+    assert "aborted" in (tmp_path / "device_check.md").read_text().splitlines()[0]
