@@ -250,7 +250,8 @@ OPEN_CLAIMS: tuple[OpenClaim, ...] = (
               "pipeline implemented and run on tiny random-init models (table step)",
               "needs the real checkpoints and a GPU; none can be downloaded here"),
     OpenClaim("Multi-GPU DSI with CUDA streams is faster in wall time",
-              "the same runtime on CPU threads with emulated latencies (runtime step)",
+              "the same runtime on CPU threads with emulated latencies (runtime step); a prepared one-GPU "
+              "check, python -m gpu_runtime.device_check, runs its CPU twin in CI (docs/runtime.md)",
               "no GPU on this machine; the CUDA-only lines are thin and untested in CI"),
     OpenClaim("T3 sequence-lossless for every vocabulary and length",
               "symbolic for V = 2 (m <= 3) and V = 3 (m <= 2); every V by T1 and the chain rule; "
