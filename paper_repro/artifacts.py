@@ -14,72 +14,29 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reference.errors import PathError
-from reference.files import atomic_write_bytes, check_output_dir  # the one atomic writer
+from reference.files import (  # the one atomic writer, JSON form and revision stamp
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output_dir,
+    git_revision,
+    to_jsonable,
+)
 
 #: Formats every figure is saved in.
 FIGURE_FORMATS = ("png", "pdf")
 
 
-def git_revision(cwd: str | Path | None = None) -> str:
-    """The git revision of the working tree (``+dirty`` when it has local changes).
-
-    Returns ``"unknown"`` outside a git checkout or without git.
-    """
-    where = Path(cwd) if cwd is not None else Path(__file__).resolve().parent
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=where, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev + ("+dirty" if dirty else "")
-
-
 def provenance(config: Mapping[str, Any], *, seed: int | None) -> dict[str, Any]:
     """The record saved beside every figure and table: config, seed and git revision."""
     return {"config": dict(config), "seed": seed, "git_revision": git_revision()}
-
-
-def _to_jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays, Fractions, tuples and paths for ``json.dumps``."""
-    if isinstance(value, Mapping):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return _to_jsonable(value.tolist())
-    if type(value).__name__ == "Fraction":
-        return float(value)
-    return value
-
-
-def to_json(obj: Any) -> str:
-    """Deterministic JSON text (sorted keys, indent 2) of ``obj`` (numpy, Fractions allowed)."""
-    return json.dumps(_to_jsonable(obj), indent=2, sort_keys=True, allow_nan=True) + "\n"
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """UTF-8 text, written atomically (:func:`reference.files.atomic_write_bytes`)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_json(path: str | Path, obj: Any) -> Path:
-    """Atomically write ``obj`` as JSON."""
-    return atomic_write_text(path, to_json(obj))
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]], fieldnames: Sequence[str] | None = None) -> str:
@@ -95,7 +52,7 @@ def csv_text(rows: Sequence[Mapping[str, Any]], fieldnames: Sequence[str] | None
                             extrasaction="raise")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _to_jsonable(v) for k, v in row.items()})
+        writer.writerow({k: to_jsonable(v) for k, v in row.items()})
     return buffer.getvalue()
 
 

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from paper_repro.artifacts import write_csv, write_json
+from paper_repro.artifacts import write_csv
 from paper_repro.report import ClaimRow
 from paper_repro.settings import Step, StepContext, StepOutcome
+from reference.files import write_json
 
 # ------------------------------------------------------------------ proofs
 

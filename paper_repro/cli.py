@@ -26,7 +26,7 @@ DEFAULT_OUT = "results"
 
 
 def _print_json(obj: Any) -> None:
-    from paper_repro.artifacts import to_json
+    from reference.files import to_json
 
     sys.stdout.write(json.dumps(json.loads(to_json(obj))) + "\n")
 

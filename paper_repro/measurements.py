@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from paper_repro.acceptance import parse_trace
-from paper_repro.artifacts import write_json
 from reference.errors import ConfigError, FileFormatError
-from reference.files import read_json
+from reference.files import read_json, write_json
 
 #: Package data (``paper_repro/data``): the shipped measurements and the built-in prompts.
 DATA_DIR = Path(__file__).resolve().parent / "data"

@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from paper_repro.artifacts import atomic_directory, git_revision, write_csv, write_json
+from paper_repro.artifacts import atomic_directory, write_csv
 from paper_repro.check_steps import CHECK_STEPS, OPEN_STEP
 from paper_repro.markdown import report_text
 from paper_repro.report import ClaimRow
 from paper_repro.settings import ReproSettings, Step, StepContext, StepOutcome, progress
 from paper_repro.steps import REPRODUCTION_STEPS
 from reference.errors import ConfigError
+from reference.files import git_revision, write_json
 
 #: what ``dsi repro all`` runs: theorems and properties first, then the paper's figures and
 #: table, then the explicit list of what is not established

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from paper_repro import heatmaps, illustration
-from paper_repro.artifacts import provenance, save_figure, write_csv, write_json
+from paper_repro.artifacts import provenance, save_figure, write_csv
 from paper_repro.claims import comparison_claim, heatmap_claims
 from paper_repro.markdown import panel_section, table_section
 from paper_repro.report import ClaimRow
 from paper_repro.settings import HeatmapSettings, Step, StepContext, StepOutcome, progress
 from reference.errors import ConfigError
+from reference.files import write_json
 
 # ------------------------------------------------------------------ illustration
 

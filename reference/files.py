@@ -13,7 +13,9 @@ SPEC §9), never a traceback, and nothing is left half-written:
 * :func:`staged_directory`: every file of one command is written into a staging directory and
   moved into the output directory at the end; on failure none is;
 * :func:`read_text` / :func:`read_json`: a missing, unreadable, non-UTF-8 or malformed file
-  names the path and what is wrong with it.
+  names the path and what is wrong with it;
+* :func:`to_json` / :func:`write_json`: deterministic JSON (numpy values and Fractions allowed);
+  :func:`git_revision`: the revision stamped into result files.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import errno
 import json
 import os
 import shutil
+import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +158,45 @@ def read_json(path: PathLike, *, what: str = "JSON file") -> Any:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, or an int too long to parse
         raise FileFormatError(f"{what} {path} is not valid JSON: {exc}") from None
+
+
+def git_revision(cwd: str | Path | None = None) -> str:
+    """The git revision of the working tree (``+dirty`` when it has local changes).
+
+    Returns ``"unknown"`` outside a git checkout or without git.
+    """
+    where = Path(cwd) if cwd is not None else Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=where, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays, Fractions, tuples and paths for ``json.dumps``."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return to_jsonable(value.tolist())
+    if type(value).__name__ == "Fraction":
+        return float(value)
+    return value
+
+
+def to_json(obj: Any) -> str:
+    """Deterministic JSON text (sorted keys, indent 2) of ``obj`` (numpy, Fractions allowed)."""
+    return json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=True) + "\n"
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Atomically write ``obj`` as JSON."""
+    return atomic_write_text(path, to_json(obj))

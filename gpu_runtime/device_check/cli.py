@@ -68,7 +68,7 @@ def environment(plan: CheckPlan) -> dict:
     import torch
     import transformers
 
-    from paper_repro.artifacts import git_revision
+    from reference.files import git_revision
 
     env = {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__,
            "cuda": torch.version.cuda, "transformers": transformers.__version__, "numpy": numpy.__version__,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from paper_repro.artifacts import atomic_write_text, to_json
+from reference.files import atomic_write_text, to_json
 
 SCHEMA = "gpu_runtime.device_check/1"
 #: A real run "holds to its prediction" when it takes at most this much longer than predicted

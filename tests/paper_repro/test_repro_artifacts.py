@@ -11,11 +11,12 @@ import pytest
 
 from paper_repro import artifacts
 from reference.errors import PathError
+from reference.files import write_json
 
 
 def test_atomic_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "x.json"
-    artifacts.write_json(target, {"a": np.float64(0.5), "b": Fraction(1, 4), "c": np.arange(2)})
+    write_json(target, {"a": np.float64(0.5), "b": Fraction(1, 4), "c": np.arange(2)})
     assert json.loads(target.read_text()) == {"a": 0.5, "b": 0.25, "c": [0, 1]}
     assert [p.name for p in target.parent.iterdir()] == ["x.json"]
 
