@@ -109,6 +109,7 @@ class WallDriver:
         self.sequence = 0
         self.token_walls: list[float] = []
         self.overruns = 0  # instants that waited for an output past their nominal time
+        self.busy_s = 0.0  # the driver's own processing (scheduler, cancellations, dispatches)
         self.stall_s = 2 * request.forward_timeout_s + 10 * self.floors.longest_s()
         self.t0 = 0.0
         self._progress = 0.0
@@ -138,8 +139,15 @@ class WallDriver:
         return self._result()
 
     def _instant(self, time_: Fraction, ended: list[Ended]) -> None:
+        """One instant, and the driver's own processing time for it (``busy_s``)."""
+        began = time.perf_counter()
+        try:
+            self._handle_instant(time_, ended, began)
+        finally:
+            self.busy_s += time.perf_counter() - began
+
+    def _handle_instant(self, time_: Fraction, ended: list[Ended], now: float) -> None:
         scheduler = self.scheduler
-        now = time.perf_counter()
         self._progress = now
         wall = now - self.t0
         if self.charge_wakeups:  # the instant happens when it is observed
@@ -191,7 +199,8 @@ class WallDriver:
     def close_books(self) -> None:
         """Non-preemptive: the forwards still running after the last token end at their nominal
         ends (recorded, not waited for); their compute is abandoned."""
-        for forward_id, flight in sorted(self.flights.items(), key=lambda item: item[1].deadline):
+        running = [(forward_id, flight) for forward_id, flight in self.flights.items() if not flight.ended]
+        for forward_id, flight in sorted(running, key=lambda item: item[1].deadline):
             if not flight.ended:
                 flight.ended = True
                 flight.job.cancelled.set()
@@ -282,4 +291,4 @@ class WallDriver:
         return replace(result, times=tuple(self.token_walls), nominal_times=result.times,
                        trace=tuple(map(self._record, result.trace)),
                        params={**result.params, "engine": "runtime", "time_unit_s": self.floors.time_unit_s,
-                               "overruns": self.overruns})
+                               "overruns": self.overruns, "driver_busy_s": self.busy_s})

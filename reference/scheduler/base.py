@@ -66,6 +66,7 @@ class Scheduler:
         self.preemptive = preemptive
         self.now: Time = Fraction(0)
         self.forwards: list[Forward] = []
+        self.live: dict[int, Forward] = {}  # queued or running and not cancelled, by id (creation order)
         self.queue: deque[Forward] = deque()
         self.targets: list[ServerSlot] = []
         self.drafter = ServerSlot()
@@ -116,9 +117,8 @@ class Scheduler:
         """The generation is complete: cancel everything left; the running ones, to be stopped."""
         self.now = time
         self._cancelled_running = []
-        for forward in self.forwards:
-            if forward.live:
-                self.cancel(forward)
+        for forward in list(self.live.values()):
+            self.cancel(forward)
         return list(self._cancelled_running)
 
     def needed_positions(self, forward_id: int) -> list[int]:
@@ -159,6 +159,7 @@ class Scheduler:
     def new_forward(self, role: Role, kind: TaskKind, first: int, last: int, round_: int = 0) -> Forward:
         forward = Forward(len(self.forwards), role, kind, first, last, round_, self.now)
         self.forwards.append(forward)
+        self.live[forward.forward_id] = forward
         return forward
 
     def enqueue(self, kind: TaskKind, first: int, last: int, round_: int = 0) -> Forward:
@@ -232,6 +233,7 @@ class Scheduler:
             raise AssertionError(f"forward {forward.forward_id} is {forward.state}, cannot be cancelled")
         forward.state = "cancelled"
         forward.cancelled = self.now
+        self.live.pop(forward.forward_id, None)
 
     # ------------------------------------------------------------------ internals
 
@@ -249,6 +251,7 @@ class Scheduler:
         """Phase 1 for one forward: it ended now (completed, or a cancelled one stopped)."""
         if forward.state == "running":
             forward.state = "done"
+            del self.live[forward.forward_id]
         elif forward.state != "cancelled" or forward.stopped:
             raise AssertionError(f"forward {forward.forward_id} ended in state {forward.state}")
         forward.end = self.now

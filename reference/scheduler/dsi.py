@@ -128,7 +128,7 @@ class DSIScheduler(Scheduler):
 
     def live_round_tasks(self) -> list[Forward]:
         """Queued or running target tasks of the round (warm-ups belong to no round)."""
-        return [f for f in self.forwards if f.role == "target" and f.live and f.kind != "warmup"]
+        return [f for f in self.live.values() if f.role == "target" and f.kind != "warmup"]
 
     def after_accept(self, i: int) -> None:
         """Steps 5 and 6 after accepting position i: cancel the tasks with nothing left to
