@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from properties import engine_mutants as em
 from properties.engines import Engine, PropertyRequest, ReferenceEngine
-from properties.suite import failures
+from properties.suite import SUITE, failures
 from reference.algorithms.dsi import _DSISimulation
 from reference.errors import ConfigError
 from reference.kernel import accepts, greedy, residual, sample
@@ -210,14 +211,23 @@ class _DrafterStalePrefix(_DSISimulation):
 # ---------------------------------------------------------------- the catalogue
 
 
+#: What a mutant is built on: the reference engine, or the runtime (gpu_runtime/).
+MUTANT_ENGINES = ("reference", "runtime")
+
+
 @dataclass(frozen=True)
 class Mutant:
-    """A named broken engine and the class of its bug."""
+    """A named broken engine, the class of its bug, and the engine it is built on."""
 
     name: str
     bug_class: str
     description: str
     build: Callable[[], Engine]
+    engine: str = "reference"
+
+    def __post_init__(self) -> None:
+        if self.engine not in MUTANT_ENGINES:
+            raise ConfigError(f"mutant {self.name}: engine must be one of {MUTANT_ENGINES}, got {self.engine!r}")
 
 
 def _request_mutant(name: str, cls: type[PropertyRequest]) -> Callable[[], Engine]:
@@ -264,12 +274,71 @@ CATALOGUE: tuple[Mutant, ...] = (
            _dsi_mutant("drafter_stale_prefix", _DrafterStalePrefix)),
 )
 
+def _wrapped(name: str, cls: type) -> Callable[[], Engine]:
+    return lambda: cls(f"mutant:{name}")
+
+
+def _cached(name: str, cls: type[PropertyRequest]) -> Callable[[], Engine]:
+    """A request mutant whose cache is shared by the requests of one engine instance."""
+    return lambda: ReferenceEngine(f"mutant:{name}", request_class=em.with_own_cache(cls))
+
+
+def _variant(name: str) -> Callable[[], Engine]:
+    cls = type(f"Processing_{name}", (em.ProcessingVariant,), {"variant": name})
+    return _request_mutant(name, cls)
+
+
+#: Mutants of what surrounds the token rule (properties/engine_mutants.py): stop tokens, ties,
+#: logits processing, caches, batches, vocabularies, long generations.
+ENGINE_CATALOGUE: tuple[Mutant, ...] = (
+    Mutant("stop_ignored", "stop tokens", "stop tokens dropped: generation always runs to S",
+           _wrapped("stop_ignored", em.StopIgnored)),
+    Mutant("stop_token_excluded", "stop tokens", "generation stops at the stop token but does not emit it",
+           _wrapped("stop_token_excluded", em.StopTokenExcluded)),
+    Mutant("stop_one_late", "stop tokens", "one token after the stop token leaks out",
+           _wrapped("stop_one_late", em.StopOneLate)),
+    Mutant("stop_in_prompt", "stop tokens", "a stop id in the prompt ends generation after one token",
+           _wrapped("stop_in_prompt", em.StopInPrompt)),
+    Mutant("greedy_ties_upward", "ties", "greedy argmax breaks ties towards the highest id",
+           _request_mutant("greedy_ties_upward", em.TiesUpward)),
+    Mutant("greedy_half_precision", "ties", "greedy argmax on float16-rounded probabilities (near-ties collapse)",
+           _request_mutant("greedy_half_precision", em.HalfPrecisionArgmax)),
+    Mutant("top_p_crossing_dropped", "logits processing", "top-p drops the token whose mass crosses top_p",
+           _variant("top_p_crossing_dropped")),
+    Mutant("top_k_keeps_ties", "logits processing", "top-k keeps every id tied with the k-th",
+           _variant("top_k_keeps_ties")),
+    Mutant("top_p_before_temperature", "logits processing", "top-k/top-p applied before the temperature",
+           _variant("top_p_before_temperature")),
+    Mutant("top_p_after_top_k_renormalised", "logits processing",
+           "top-p measured on the renormalised top-k row", _variant("top_p_after_top_k_renormalised")),
+    Mutant("first_token_unverified", "first token", "the first token after the prompt is the unverified draft",
+           _request_mutant("first_token_unverified", em.FirstTokenUnverified)),
+    Mutant("cache_ignores_model", "caches", "prefix cache shared across requests, keyed by token ids only",
+           _cached("cache_ignores_model", em.CacheIgnoresModel)),
+    Mutant("cache_ignores_sampling", "caches", "prefix cache keyed by model and ids, not by the processing",
+           _cached("cache_ignores_sampling", em.CacheIgnoresSampling)),
+    Mutant("batch_padding_unmasked", "batching", "batched prompts left-padded with id 0, no attention mask",
+           _wrapped("batch_padding_unmasked", em.BatchPaddingUnmasked)),
+    Mutant("target_cut_to_drafter_vocab", "vocabulary", "a smaller drafter vocabulary cuts the target's",
+           _wrapped("target_cut_to_drafter_vocab", em.TargetCutToDrafterVocab)),
+    Mutant("context_window_128", "long generation", "both models see only the last 128 tokens",
+           _request_mutant("context_window_128", em.ContextWindow)),
+    Mutant("uniform_counter_wraps_128", "long generation", "position i uses the uniforms of i mod 128",
+           _request_mutant("uniform_counter_wraps_128", em.UniformCounterWraps)),
+)
+
+CATALOGUE = CATALOGUE + ENGINE_CATALOGUE
 MUTANTS = {mutant.name: mutant for mutant in CATALOGUE}
 
 
 @dataclass(frozen=True)
 class MutantOutcome:
-    """One row of the kill table."""
+    """One row of the kill table.
+
+    failed_properties: every property that failed (all of them with ``--all-properties``,
+        else just the first); applicable: the properties that ran to completion or failure
+        (with ``--all-properties``: every property the mutant's capabilities allow).
+    """
 
     name: str
     bug_class: str
@@ -278,9 +347,11 @@ class MutantOutcome:
     seconds: float
     evidence: str
     failed_properties: tuple[str, ...] = ()
+    engine: str = "reference"
+    applicable: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"name": self.name, "bug_class": self.bug_class,
+        out: dict[str, object] = {"name": self.name, "engine": self.engine, "bug_class": self.bug_class,
                                   "killed": self.killed, "killed_by": self.killed_by,
                                   "seconds": round(self.seconds, 3)}
         if len(self.failed_properties) > 1:
@@ -291,12 +362,14 @@ class MutantOutcome:
 def run_mutant(mutant: Mutant, *, all_properties: bool = False) -> MutantOutcome:
     """Run the suite against one mutant: until the first failure, or every property."""
     start = time.perf_counter()
-    found = failures(mutant.build(), stop_at_first=not all_properties)
+    engine = mutant.build()
+    found = failures(engine, stop_at_first=not all_properties)
     seconds = time.perf_counter() - start
+    applicable = tuple(p.name for p in SUITE if p.applies_to(engine)) if all_properties else ()
     if not found:
-        return MutantOutcome(mutant.name, mutant.bug_class, False, None, seconds, "")
+        return MutantOutcome(mutant.name, mutant.bug_class, False, None, seconds, "", (), mutant.engine, applicable)
     return MutantOutcome(mutant.name, mutant.bug_class, True, found[0][0], seconds, found[0][1],
-                         tuple(name for name, _ in found))
+                         tuple(name for name, _ in found), mutant.engine, applicable)
 
 
 def run_catalogue(names: Sequence[str] | None = None, *, all_properties: bool = False
