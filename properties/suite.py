@@ -9,10 +9,11 @@ profile (``quick``: a quarter of the examples; ``ci``: derandomized; ``thorough`
 :mod:`properties.statistical_suite`, registered so that the Bonferroni share of the
 family-wise α = 1e-6 is known.
 
-Order matters to the mutant harness (``killed_by`` is the first property that fails): the
-exact and deterministic properties of the original suite first, then the latency
-properties, then the properties that close the blind spots (ties, stop tokens, processing
-combinations, requests sharing state, long generations), statistical ones last.
+Order matters to the mutant harness (``killed_by`` is the first property that fails, and a
+mutant runs every property before it): the exact and deterministic properties of the
+original suite first, then the cheap properties that close its blind spots (ties, stop
+tokens, processing combinations, requests sharing state), the latency properties, the long
+generations (S in the hundreds), statistical ones last.
 :func:`evaluate` runs one property and classifies the outcome; ``dsi check``
 (:mod:`properties.check`), the pytest plugin, ``dsi mutants`` and the ``repro all`` sweep all
 go through it.
@@ -196,21 +197,7 @@ SUITE: tuple[SuiteProperty, ...] = (
     SuiteProperty("exact_acceptance_rate", "exact", INJECTED,
                   "P[accept] == Σ min(p, q), exactly",
                   _hypothesis(cases.exact_cases(), _exact_acceptance, 20)),
-    # -- latency (virtual time)
-    SuiteProperty("illustration", "latency", TIMED,
-                  "the paper's illustration: tokens by t = 14, 32, 56, 64", _illustration),
-    SuiteProperty("latency_dominance", "latency", TIMED,
-                  "pathwise T_DSI <= T_nonSI (N >= 1) and <= T_SI (N >= 2), decode latencies",
-                  _hypothesis(pst.generation_requests(max_length=14, jitter=False,
-                                                      with_processing=False), _dominance, 60)),
-    SuiteProperty("warm_start_dominance", "latency", TIMED,
-                  "prefill latencies, warm start: pathwise T_DSI <= T_nonSI (N >= 1)",
-                  _hypothesis(cases.warm_start_requests(), _warm_start_dominance, 40)),
-    SuiteProperty("exact_timing", "latency", TIMED,
-                  "non-SI/SI times from the path (prefill included); DSI round-additive",
-                  _hypothesis(pst.generation_requests(max_length=14, jitter=False, modes=("sample",),
-                                                      with_processing=False), check_exact_timing, 40)),
-    # -- the blind spots: ties, stop tokens, processing, shared state, long generations
+    # -- the blind spots: ties, stop tokens, processing combinations, shared state
     SuiteProperty("greedy_ties", "greedy", ("any_model",),
                   "greedy == target decode on rows with exact ties (lowest id), point masses, zeros, "
                   "near-ties within 1e-6",
@@ -245,6 +232,21 @@ SUITE: tuple[SuiteProperty, ...] = (
     SuiteProperty("vocab_mismatch", "contract", ("any_model",),
                   "drafter vocabulary V±1: refused, or output == target greedy decode",
                   _hypothesis(cases.vocab_mismatch_requests(), check_vocab_mismatch, 10)),
+    # -- latency (virtual time)
+    SuiteProperty("illustration", "latency", TIMED,
+                  "the paper's illustration: tokens by t = 14, 32, 56, 64", _illustration),
+    SuiteProperty("latency_dominance", "latency", TIMED,
+                  "pathwise T_DSI <= T_nonSI (N >= 1) and <= T_SI (N >= 2), decode latencies",
+                  _hypothesis(pst.generation_requests(max_length=14, jitter=False,
+                                                      with_processing=False), _dominance, 60)),
+    SuiteProperty("warm_start_dominance", "latency", TIMED,
+                  "prefill latencies, warm start: pathwise T_DSI <= T_nonSI (N >= 1)",
+                  _hypothesis(cases.warm_start_requests(), _warm_start_dominance, 40)),
+    SuiteProperty("exact_timing", "latency", TIMED,
+                  "non-SI/SI times from the path (prefill included); DSI round-additive",
+                  _hypothesis(pst.generation_requests(max_length=14, jitter=False, modes=("sample",),
+                                                      with_processing=False), check_exact_timing, 40)),
+    # -- long generations
     SuiteProperty("long_greedy", "greedy", ("any_model",),
                   "S in 100..300, whole-prefix models: greedy == target decode",
                   _hypothesis(pst.long_requests(modes=("greedy",)), _long_greedy, 4)),
