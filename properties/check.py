@@ -146,11 +146,17 @@ def run_check(engine: Engine, *, spec: str = "", profile: str = "ci", names: Seq
 
 
 def write_report(report: CheckReport, path: str | Path) -> Path:
-    """Write the report atomically (temporary file in the same directory, then rename)."""
+    """Write the report (Markdown, or JSON for a ``.json`` path) atomically."""
+    path = Path(path)
+    text = json.dumps(report.as_json(), indent=1) + "\n" if path.suffix == ".json" else report.markdown()
+    return atomic_write_text(path, text)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to a temporary file in the same directory, then rename it over ``path``."""
     path = Path(path)
     if not path.parent.is_dir():
-        raise ConfigError(f"cannot write the report {str(path)!r}: no directory {str(path.parent)!r}")
-    text = json.dumps(report.as_json(), indent=1) + "\n" if path.suffix == ".json" else report.markdown()
+        raise ConfigError(f"cannot write {str(path)!r}: no directory {str(path.parent)!r}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
