@@ -161,6 +161,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the report private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -202,6 +205,8 @@ def command(args: argparse.Namespace) -> int:
     """Run ``dsi check``; 0 iff every applicable property passed."""
     if args.report and not Path(args.report).parent.is_dir():
         raise ConfigError(f"cannot write the report {args.report!r}: no directory {str(Path(args.report).parent)!r}")
+    if os.getcwd() not in sys.path:  # module:factory may name a module of the current directory
+        sys.path.insert(0, os.getcwd())
     engine = get_engine(args.engine)
     report = run_check(engine, spec=args.engine, profile=args.profile or "ci", names=args.only,
                        shrink=not args.no_shrink, fail_fast=args.fail_fast)
