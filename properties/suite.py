@@ -168,10 +168,6 @@ def _long_greedy(engine: Engine, request: EngineRequest) -> None:
     check_greedy_equality(engine, request, prop="long_greedy")
 
 
-def _tied_requests(engine: Engine) -> st.SearchStrategy[EngineRequest]:
-    return pst.generation_requests(modes=("greedy",), pairs=pst.tied_pairs(), max_length=16)
-
-
 CANONICAL = ("canonical",)
 TIMED = ("canonical", "virtual_time", "any_model")
 INJECTED = ("uniform_injection", "any_model")
@@ -201,7 +197,8 @@ SUITE: tuple[SuiteProperty, ...] = (
     SuiteProperty("greedy_ties", "greedy", ("any_model",),
                   "greedy == target decode on rows with exact ties (lowest id), point masses, zeros, "
                   "near-ties within 1e-6",
-                  _hypothesis(_tied_requests, _greedy_ties, 25)),
+                  _hypothesis(pst.generation_requests(modes=("greedy",), pairs=pst.tied_pairs(), max_length=16),
+                              _greedy_ties, 25)),
     SuiteProperty("stop_tokens", "stop", (),
                   "greedy, every algorithm: output == target decode cut just after the first stop token "
                   "(a stop id in the prompt stops nothing), time per token, latency = stop time",

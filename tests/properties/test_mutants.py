@@ -268,3 +268,23 @@ def test_timing_only_mutants_keep_the_tokens() -> None:
     expected = ReferenceEngine().generate(request).tokens
     for name in ("bonus_dropped", "stale_task_not_cancelled", "no_frontier_chain"):
         assert MUTANTS[name].build().generate(request).tokens == expected
+
+
+def test_the_documented_kill_matrix_covers_the_catalogue_and_the_suite() -> None:
+    """docs/mutants.md's matrix (``dsi mutants --all-properties --write-docs``) is current:
+    one row per mutant, one column per property in suite order, no survivor."""
+    import re
+    from pathlib import Path
+
+    from properties.kill_matrix import END, START
+    from properties.suite import SUITE
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mutants.md").read_text(encoding="utf-8")
+    block = text.split(START, 1)[1].split(END, 1)[0]
+    rows = [line.split("|")[1].strip() for line in block.splitlines()
+            if line.startswith("| ") and not line.startswith(("| mutant", "| **"))]
+    assert sorted(rows) == sorted(MUTANTS)
+    legend = re.search(r"Columns: (.*)\.\n", block)
+    assert legend is not None
+    assert re.findall(r"`(\w+)`", legend.group(1)) == [p.name for p in SUITE]
+    assert "Surviving mutants" not in block
