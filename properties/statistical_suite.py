@@ -27,6 +27,7 @@ from scipy import stats
 
 from properties.distribution import StatisticalPlan, check_statistical_law, float_target_law, plan_for
 from properties.engines import Engine, EngineRequest, speculative_algorithm
+from properties.exact_models import RationalTabularLM
 from properties.latency import check_monte_carlo_means
 from properties.profiles import effect_factor, is_derandomized
 from properties.statistics import DEFAULT_EFFECT_TV, DEFAULT_POWER, bonferroni_alpha
@@ -50,12 +51,20 @@ def statistical_cases() -> tuple[StatisticalCase, ...]:
     shift of TV 0.05 on the merged bins, n from :func:`statistical_plan` (``dsi check --only
     statistical_law`` prints them). ``dsi_stopped`` tests the law of the stopped sequence
     (at most 3 tokens, stop token 2): the statistical side of "the stopped sequence follows
-    the target's law" for engines without uniform injection.
+    the target's law" for engines without uniform injection. ``dsi_processed_ties`` puts
+    temperature 2, top-k 2 and top-p 0.6 together on rows built so that each way of getting
+    them wrong moves the law by TV ≥ 0.3 at one position: the first row (2, 2, 2, 2)/8 ties at
+    the top-k boundary (keep ids 0 and 1), the row after x0 = 0 is (0, 2, 3, 3)/8 (top-p crosses
+    at the second kept id), after x0 = 1 it is (0, 1, 2, 5)/8 (top-p differs before and after
+    the temperature and after top-k's renormalisation): the statistical side of
+    ``processed_law``.
     """
     t3 = TabularLM(3, order=1, seed=7)
     t4 = TabularLM(4, order=1, seed=8, concentration=0.7)
     pair = SyntheticAcceptancePair(4, 0.6, seed=5)
     stopping = TabularLM(3, order=1, seed=9)
+    ties = RationalTabularLM.from_weights([[0, 2, 3, 3], [0, 1, 2, 5], [2, 2, 2, 2], [2, 2, 2, 2]], order=1)
+    ties_drafter = RationalTabularLM.from_weights([[1, 3, 2, 2], [2, 2, 3, 1], [3, 1, 2, 2], [1, 1, 1, 5]], order=1)
     return (
         StatisticalCase("dsi_tabular", EngineRequest(t3, MixtureDrafter(t3, overlap=0.5), (0,), 2,
                                                      algorithm="dsi", lookahead=2, sp_degree=2), 2),
@@ -67,6 +76,9 @@ def statistical_cases() -> tuple[StatisticalCase, ...]:
         StatisticalCase("dsi_stopped", EngineRequest(stopping, MixtureDrafter(stopping, overlap=0.6), (0,), 3,
                                                      algorithm="dsi", lookahead=2, sp_degree=3,
                                                      stop_tokens=frozenset({2})), 3),
+        StatisticalCase("dsi_processed_ties", EngineRequest(ties, ties_drafter, (2,), 2, algorithm="dsi",
+                                                            lookahead=2, sp_degree=2, temperature=2.0, top_k=2,
+                                                            top_p=0.6), 2),
     )
 
 

@@ -32,10 +32,10 @@ def test_quick_check_passes_on_the_reference(capsys: pytest.CaptureFixture[str])
     assert [p["name"] for p in out["properties"]] == [p.name for p in SUITE]
     assert {p["verdict"] for p in out["properties"]} == {"pass"}
     statistics = [s for p in out["properties"] for s in p.get("statistics", [])]
-    # 4 χ² tests and 2 Monte Carlo means, each with its α, power, effect, n and result
-    assert len(statistics) == 6
+    # 5 χ² tests and 2 Monte Carlo means, each with its α, power, effect, n and result
+    assert len(statistics) == 7
     for test in statistics:
-        assert test["alpha"] == pytest.approx(1e-6 / 6) and test["power"] == 0.99 and test["n"] >= 100
+        assert test["alpha"] == pytest.approx(1e-6 / 7) and test["power"] == 0.99 and test["n"] >= 100
         assert "p_value" in test or "half_width" in test
 
 
