@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from properties.engines import Engine, get_engine
-from properties.profiles import PROFILES, using_profile
+from properties.profiles import PROFILES, active_profile, using_profile
 from properties.suite import PROPERTIES, SUITE, Outcome, evaluate
 from reference.errors import ConfigError
 
@@ -208,7 +208,7 @@ def command(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:  # module:factory may name a module of the current directory
         sys.path.insert(0, os.getcwd())
     engine = get_engine(args.engine)
-    report = run_check(engine, spec=args.engine, profile=args.profile or "ci", names=args.only,
+    report = run_check(engine, spec=args.engine, profile=args.profile or active_profile(), names=args.only,
                        shrink=not args.no_shrink, fail_fast=args.fail_fast)
     if args.report:
         write_report(report, args.report)

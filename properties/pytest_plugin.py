@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from properties.engines import Engine, get_engine
-from properties.profiles import PROFILES, using_profile
+from properties.profiles import PROFILES, active_profile, using_profile
 from properties.suite import SUITE, SuiteProperty, evaluate
 from reference.errors import DSIError
 
@@ -32,8 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dsi-engine", metavar="MODULE:FACTORY", default=None,
                     help="run every property of the DSI suite against this engine (module:factory, "
                          "reference, runtime or mutant:NAME)")
-    group.addoption("--dsi-profile", choices=PROFILES, default="ci",
-                    help="examples and statistical power of the suite (default: ci)")
+    group.addoption("--dsi-profile", choices=PROFILES, default=None,
+                    help="examples and statistical power of the suite (default: DSI_HYPOTHESIS_PROFILE or ci)")
 
 
 def _engine(config: pytest.Config) -> Engine:
@@ -59,7 +59,7 @@ class DSIPropertyItem(pytest.Item):
     def runtest(self) -> None:
         """Evaluate the property (shrinking on); skip when not applicable."""
         engine = _engine(self.config)
-        with using_profile(self.config.getoption("dsi_profile")):
+        with using_profile(self.config.getoption("dsi_profile") or active_profile()):
             outcome = evaluate(self.prop, engine, shrink=True)
         if outcome.verdict == "not applicable":
             pytest.skip(f"{engine.name} does not declare {', '.join(outcome.missing)}")
