@@ -190,7 +190,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or mutant:NAME")
     level = parser.add_mutually_exclusive_group()
     level.add_argument("--quick", dest="profile", action="store_const", const="quick",
-                       help="a quarter of the examples, statistical tests at twice the effect (CI)")
+                       help="half the examples, statistical tests at twice the effect (CI)")
     level.add_argument("--thorough", dest="profile", action="store_const", const="thorough",
                        help="fresh seeds and ten times the examples")
     level.add_argument("--profile", dest="profile", choices=PROFILES, help="the profile by name")

@@ -4,7 +4,7 @@ Each :class:`SuiteProperty` has a name, the capabilities it needs, and ``run(eng
 shrink=...)``, which raises :class:`~properties.violation.PropertyViolation` (or the
 engine's own error) when the engine fails it, and returns the records of its statistical
 tests (α, power, n, p-value), if any. Hypothesis drives the randomised ones with the active
-profile (``quick``: a quarter of the examples; ``ci``: derandomized; ``thorough``: fresh seeds,
+profile (``quick``: half the examples; ``ci``: derandomized; ``thorough``: fresh seeds,
 10x examples; :mod:`properties.profiles`); statistical ones use the fixed cases of
 :mod:`properties.statistical_suite`, registered so that the Bonferroni share of the
 family-wise α = 1e-6 is known.

@@ -94,7 +94,7 @@ def test_profiles_scale_examples_and_effects() -> None:
     with using_profile("ci"):
         assert (active_profile(), examples(60), effect_factor()) == ("ci", 60, 1.0)
     with using_profile("quick"):
-        assert (examples(60), examples(5), examples(1), effect_factor()) == (15, 2, 1, 2.0)
+        assert (examples(60), examples(5), examples(1), effect_factor()) == (30, 3, 1, 2.0)
         with using_profile("thorough"):
             assert examples(60) == 600
         assert active_profile() == "quick"
