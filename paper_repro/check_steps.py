@@ -96,6 +96,21 @@ PROPERTY_CLAIMS: dict[str, PropertyClaim] = {
     "warm_start_dominance": PropertyClaim(
         "With prefill and warm start, DSI is never slower than non-SI, pathwise", False),
     "exact_timing": PropertyClaim("Latencies follow the acceptance path exactly (SI/non-SI; DSI per round)", False),
+    "greedy_ties": PropertyClaim("Greedy decoding breaks ties at the lowest id; near-ties are not ties", False),
+    "stop_tokens": PropertyClaim("Generation ends at the first stop token, at the same position for every "
+                                 "algorithm", False),
+    "stop_trajectory": PropertyClaim("Sampled DSI/SI/non-SI stop at the same position as the stop-free tokens",
+                                     False),
+    "stopped_law": PropertyClaim("The stopped sequence follows the target's law (exact enumeration)", False),
+    "processed_law": PropertyClaim("Temperature, top-k and top-p together give the target's processed law", False),
+    "request_isolation": PropertyClaim("Requests sharing prompts on one engine do not change each other's tokens",
+                                       False),
+    "request_isolation_sampled": PropertyClaim(
+        "Sampled requests sharing prompts and models keep their canonical tokens", False),
+    "batch_consistency": PropertyClaim("A batch gives each request the tokens it gets alone", False),
+    "vocab_mismatch": PropertyClaim("A drafter of another vocabulary is refused or stays lossless", False),
+    "long_greedy": PropertyClaim("Greedy DSI equals the target's decode for S in the hundreds", False),
+    "canonical_tokens": PropertyClaim("Every algorithm emits the canonical tokens for S in the hundreds", False),
     "monte_carlo_means": PropertyClaim("Mean SI/DSI latencies equal their exact expectations", True),
     "statistical_law": PropertyClaim(
         "DSI is lossless: chi-square of its first tokens against the target law", True),

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -40,9 +41,15 @@ def _laws_equal(a: dict[tuple[int, ...], Number], b: dict[tuple[int, ...], Numbe
 
 
 def check_exact_sequence_law(engine: Engine, request: EngineRequest, target: RationalTabularLM,
-                             drafter: RationalTabularLM, length: int) -> None:
-    """Engine law of the first ``length`` tokens == target law, under each processing."""
-    for extra in EXACT_PROCESSING:
+                             drafter: RationalTabularLM, length: int, *,
+                             processings: Sequence[Mapping[str, object]] = EXACT_PROCESSING,
+                             prop: str = "exact_sequence_law") -> None:
+    """Engine law of the first ``length`` tokens == target law, under each processing.
+
+    ``processed_law`` runs it with one drawn combination of temperature, top-k and top-p on
+    dyadic rows (ties, zeros, masses that reach top-p exactly).
+    """
+    for extra in processings:
         base = request.but(mode="sample", target=target, drafter=drafter, **extra)
         expected = target_law(target, base, length)
         got = engine_sequence_law(engine, base, target, drafter, length)
@@ -50,10 +57,37 @@ def check_exact_sequence_law(engine: Engine, request: EngineRequest, target: Rat
             diff = {key: (str(got.get(key, 0)), str(expected.get(key, 0)))
                     for key in sorted(set(got) | set(expected)) if got.get(key, 0) != expected.get(key, 0)}
             raise PropertyViolation(
-                "exact_sequence_law",
+                prop,
                 f"{base.algorithm} (k={base.lookahead}, N={base.sp_degree}, processing={extra}) "
                 f"law of the first {length} tokens differs from the target's: (engine, target) = "
                 f"{diff}; target={target!r} drafter={drafter!r} prompt={base.prompt}")
+
+
+def processing_grid(vocab_size: int) -> tuple[dict[str, object], ...]:
+    """Every combination of temperature {1, 2}, top-k {None, 1..V} and top-p
+    {None, 1/4, 1/2, 3/4} (the grid ``processed_law`` runs on one row).
+
+    >>> len(processing_grid(3))
+    32
+    """
+    return tuple({"temperature": t, "top_k": k, "top_p": p} for t in (1.0, 2.0)
+                 for k in (None, *range(1, vocab_size + 1)) for p in (None, 0.25, 0.5, 0.75))
+
+
+def check_processed_law(engine: Engine, request: EngineRequest, target: RationalTabularLM,
+                        drafter: RationalTabularLM, length: int, combination: Mapping[str, object]) -> None:
+    """The processed law, two ways: (1) the request's algorithm on (target, drafter) under one
+    drawn combination, first ``length`` tokens; (2) each row of the target under every
+    combination of :func:`processing_grid`, with the target as its own drafter (every draft
+    accepted, so the engine's output law *is* its processed row: any deviation in temperature,
+    top-k or top-p shows at once, on rows whose ties and masses sit on the boundaries)."""
+    check_exact_sequence_law(engine, request, target, drafter, length, processings=(combination,),
+                             prop="processed_law")
+    contexts = [request.prompt] if target.order == 0 else [(x,) for x in range(int(target.vocab_size))]
+    for prompt in contexts:  # every row of the target
+        own = request.but(drafter=target, algorithm="nonsi", max_new_tokens=1, prompt=prompt)
+        check_exact_sequence_law(engine, own, target, target, 1, prop="processed_law",
+                                 processings=processing_grid(int(target.vocab_size)))
 
 
 def target_law(target: RationalTabularLM, base: EngineRequest, length: int
@@ -104,11 +138,18 @@ class StatisticalPlan:
 
 
 def float_target_law(request: EngineRequest, length: int) -> dict[tuple[int, ...], float]:
-    """The target's processed law of ``length`` tokens by enumeration (any float model)."""
+    """The target's processed law of ``length`` tokens by enumeration (any float model).
+
+    With ``request.stop_tokens``, the law of the stopped sequence (a sequence ends at its
+    first stop token).
+    """
     law: dict[tuple[int, ...], float] = {(): 1.0}
     for _ in range(length):
         nxt: dict[tuple[int, ...], float] = {}
         for seq, prob in law.items():
+            if seq and seq[-1] in request.stop_tokens:
+                nxt[seq] = prob
+                continue
             raw = np.asarray(request.target.next_token_probs(request.prompt + seq), dtype=np.float64)
             row = process_exact([float(x) for x in raw], temperature=request.temperature,
                                 top_k=request.top_k, top_p=request.top_p)

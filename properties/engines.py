@@ -8,7 +8,14 @@ declares what it can do in :class:`Capabilities`:
 * ``virtual_time`` / ``wall_time``: ``Result.times`` are exact virtual times / seconds;
 * ``uniform_injection``: the engine accepts ``EngineRequest.uniforms``, a function
   ``(position, stream) -> float`` that replaces ``u(seed, ·, ·)`` (exact enumeration needs it);
-* ``modes`` and ``algorithms``: what it supports.
+* ``modes`` and ``algorithms``: what it supports;
+* ``batching``: the engine also has ``generate_batch(requests) -> list[Result]`` (one call for
+  several requests, e.g. padded into one batch); default False;
+* ``any_model``: the engine runs any :class:`~reference.models.LanguageModel` the suite
+  builds (toy tables, tied rows, rational rows); default True. An engine that can only run
+  models of its own kind sets it False and offers ``model_pairs() -> Sequence[(target,
+  drafter)]``: the properties that can use any pair draw from those, the others are not
+  applicable (``dsi check`` names the capability).
 
 Distribution and greedy properties apply to every engine; the others check the capability
 they need and are skipped by the suite (not by a test) for an engine that lacks it.
@@ -28,14 +35,14 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from reference.algorithms.canonical import Request
-from reference.errors import ConfigError
+from reference.errors import ConfigError, EngineContractError
 from reference.kernel import draft_token, verify
 from reference.latency import LatencyModel
 from reference.models import LanguageModel, check_pair, check_prompt
@@ -121,6 +128,8 @@ class Capabilities:
     uniform_injection: bool
     modes: frozenset[str] = frozenset({"sample", "greedy"})
     algorithms: frozenset[str] = frozenset(ALGORITHMS)
+    batching: bool = False
+    any_model: bool = True
     schedule_trace: bool = False
     kv_cache: bool = False
     time_unit_s: float | None = None
@@ -192,7 +201,7 @@ class ReferenceEngine:
     """
 
     capabilities = Capabilities(canonical=True, virtual_time=True, wall_time=False,
-                                uniform_injection=True)
+                                uniform_injection=True, batching=True)
 
     def __init__(self, name: str = "reference", *,
                  request_class: type[PropertyRequest] = PropertyRequest,
@@ -223,6 +232,10 @@ class ReferenceEngine:
                                     warm_start=request.warm_start, dsi_scheduler=self.dsi_scheduler)
         return VirtualDriver(req, scheduler).run()
 
+    def generate_batch(self, requests: Sequence[EngineRequest]) -> list[Result]:
+        """One result per request (the reference runs them one after the other)."""
+        return [self.generate(request) for request in requests]
+
 
 # ---------------------------------------------------------------- the switch
 
@@ -241,16 +254,27 @@ def register_engine(name: str, factory: Callable[[], Engine]) -> None:
 
 
 def get_engine(spec: str) -> Engine:
-    """An engine by registered name or by ``module:attribute`` (a zero-argument factory)."""
-    if spec in _FACTORIES:
+    """An engine by registered name, ``mutant:NAME`` (the catalogue of ``properties.mutants``),
+    or ``module:attribute`` (a zero-argument factory)."""
+    if spec.startswith("mutant:"):
+        from properties.mutants import MUTANTS
+
+        name = spec.removeprefix("mutant:")
+        if name not in MUTANTS:
+            raise ConfigError(f"unknown mutant {name!r}; known: {sorted(MUTANTS)}")
+        engine = MUTANTS[name].build()
+    elif spec in _FACTORIES:
         engine = _FACTORIES[spec]()
     elif ":" in spec:
         module_name, _, attribute = spec.partition(":")
         try:
             factory = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"{ENGINE_VARIABLE}={spec!r} cannot be imported: {exc}") from None
-        engine = factory()
+            raise ConfigError(f"engine {spec!r} cannot be imported: {exc}") from None
+        try:
+            engine = factory()
+        except Exception as exc:  # the factory is third-party code: report, do not crash
+            raise ConfigError(f"engine factory {spec!r} raised {type(exc).__name__}: {exc}") from exc
     else:
         raise ConfigError(
             f"unknown engine {spec!r}; expected one of {sorted(_FACTORIES)} or 'module:factory'"
@@ -258,6 +282,22 @@ def get_engine(spec: str) -> Engine:
     if not isinstance(engine, Engine):
         raise ConfigError(f"engine {spec!r} does not implement the engine protocol: {engine!r}")
     return engine
+
+
+def supports(engine: Engine, algorithm: str) -> bool:
+    """True when the engine declares ``algorithm``."""
+    return algorithm in engine.capabilities.algorithms
+
+
+def speculative_algorithm(engine: Engine, preferred: str = "dsi") -> str:
+    """``preferred`` if the engine has it, else its first speculative algorithm (dsi, si).
+
+    Statistical cases written for DSI then run on an SI-only engine (Hugging Face).
+    """
+    for algorithm in (preferred, "dsi", "si", "nonsi", "plain"):
+        if supports(engine, algorithm):
+            return algorithm
+    raise EngineContractError(f"{engine.name} declares no algorithm of {ALGORITHMS}")
 
 
 def engine_from_env() -> Engine:

@@ -135,7 +135,9 @@ def engine_sequence_law(engine: Engine, base: EngineRequest, target: RationalTab
     """The exact law of the first ``length`` tokens the engine emits (sampling mode).
 
     Needs the ``uniform_injection`` capability; ``base`` fixes models, prompt, algorithm, k,
-    N, latencies and processing (its ``max_new_tokens`` and ``uniforms`` are replaced).
+    N, latencies, processing and stop tokens (its ``max_new_tokens`` and ``uniforms`` are
+    replaced). A sequence ending in a stop token is final: it is carried to the next length
+    unchanged, so with stop tokens the law is that of the stopped sequence (≤ ``length`` tokens).
     """
     law: dict[tuple[int, ...], Number] = {(): Fraction(1)}
     witnesses: dict[tuple[int, ...], dict[tuple[int, str], float]] = {(): {}}
@@ -143,6 +145,10 @@ def engine_sequence_law(engine: Engine, base: EngineRequest, target: RationalTab
         nxt: dict[tuple[int, ...], Number] = {}
         nxt_witness: dict[tuple[int, ...], dict[tuple[int, str], float]] = {}
         for prefix, prob in law.items():
+            if prefix and prefix[-1] in base.stop_tokens:
+                nxt[prefix] = nxt.get(prefix, 0 * prob) + prob
+                nxt_witness.setdefault(prefix, witnesses[prefix])
+                continue
             for cell, assignment, result in position_outcomes(
                     engine, base, target, drafter, prefix, witnesses[prefix],
                     accept_splits=accept_splits):

@@ -113,11 +113,18 @@ def process_exact(row: Sequence[Number], *, temperature: float = 1.0, top_k: int
 
 def target_sequence_law(target: RationalTabularLM, prompt: Sequence[int], length: int, *,
                         temperature: float = 1.0, top_k: int | None = None,
-                        top_p: float | None = None) -> dict[tuple[int, ...], Number]:
+                        top_p: float | None = None, stop_tokens: frozenset[int] = frozenset()
+                        ) -> dict[tuple[int, ...], Number]:
     """The target's autoregressive law of the first ``length`` tokens, by enumeration.
 
     ``P(x_0..x_{m−1}) = Π_i p̃(x_i | prompt, x_<i)`` with p̃ the processed row; sequences of
-    probability 0 are omitted.
+    probability 0 are omitted. With ``stop_tokens``, a sequence ends at its first stop token
+    (the law of the stopped sequence: ``P(x_0..x_j) = Π_{i ≤ j} p̃(x_i | x_<i)`` for x_j the
+    first stop token, j < m).
+
+    >>> lm = RationalTabularLM.from_weights([[1, 3]], order=0)
+    >>> target_sequence_law(lm, [0], 2, stop_tokens=frozenset({0}))
+    {(0,): Fraction(1, 4), (1, 0): Fraction(3, 16), (1, 1): Fraction(9, 16)}
 
     >>> lm = RationalTabularLM.from_weights([[1, 1]], order=0)
     >>> target_sequence_law(lm, [0], 2)[(0, 1)]
@@ -127,6 +134,9 @@ def target_sequence_law(target: RationalTabularLM, prompt: Sequence[int], length
     for _ in range(length):
         nxt: dict[tuple[int, ...], Number] = {}
         for seq, prob in law.items():
+            if seq and seq[-1] in stop_tokens:
+                nxt[seq] = prob
+                continue
             row = process_exact(target.exact_row(tuple(prompt) + seq), temperature=temperature,
                                 top_k=top_k, top_p=top_p)
             for token, pt in enumerate(row):

@@ -6,11 +6,17 @@ matching when greedy). Nobody in this project wrote it, so running the suite aga
 the suite as much as the library.
 
 The engine is *not canonical* (its randomness is torch's global generator, seeded per request
-with ``torch.manual_seed(seed)``), has no virtual time and no uniform injection: only the
-distribution and greedy properties apply. ``algorithm="si"`` is assisted generation with
-``num_assistant_tokens = lookahead`` (constant schedule); ``algorithm="plain"`` is the
-target's own ``generate``. ``Result.times`` holds the wall-clock seconds of the whole call
-for every token.
+with ``torch.manual_seed(seed)``), has no virtual time and no uniform injection, and runs only
+transformers models (``any_model`` False: the suite draws from :meth:`HFAssistedEngine.model_pairs`):
+the distribution, greedy, stop-token and request-isolation properties apply. ``algorithm="si"``
+is assisted generation with ``num_assistant_tokens = lookahead`` (constant schedule);
+``algorithm="plain"`` is the target's own ``generate``. Stop tokens are passed as
+``eos_token_id`` (generation ends after the first one); without them exactly S tokens are
+generated (``min_new_tokens``). ``Result.times`` holds the wall-clock seconds of the whole
+call for every token.
+
+``dsi check --engine properties.hf_adapter:HFAssistedEngine`` runs the applicable suite
+(docs/adapters.md walks through this file as the worked example of an adapter).
 
 Models are tiny and random-initialised from configs (no downloads): :func:`tiny_llama`,
 :func:`tiny_gpt2`. Their distributions are exposed to the properties as
@@ -73,15 +79,25 @@ class HFAssistedEngine:
     name = "hf-assisted"
     capabilities = Capabilities(canonical=False, virtual_time=False, wall_time=True,
                                 uniform_injection=False, modes=frozenset({"sample", "greedy"}),
-                                algorithms=frozenset({"si", "plain"}))
+                                algorithms=frozenset({"si", "plain"}), any_model=False)
 
     def __init__(self, **generate_kwargs: object) -> None:
         """``generate_kwargs`` are passed to every ``generate`` call (e.g. a lossy option)."""
         _quiet()
         self.generate_kwargs = dict(generate_kwargs)
+        self._pairs: list[tuple[TorchModuleLM, TorchModuleLM]] = []
+
+    def model_pairs(self) -> list[tuple[TorchModuleLM, TorchModuleLM]]:
+        """The (target, drafter) pairs the suite may draw (built once): a 2-layer Llama with a
+        1-layer Llama drafter (V = 8), the same with GPT-2 (V = 8), and Llama with V = 4."""
+        if not self._pairs:
+            self._pairs = [(tiny_llama(0, layers=2), tiny_llama(1, layers=1)),
+                           (tiny_gpt2(2, layers=2), tiny_gpt2(3, layers=1)),
+                           (tiny_llama(4, layers=2, vocab_size=4), tiny_llama(5, layers=1, vocab_size=4))]
+        return self._pairs
 
     def generate(self, request: EngineRequest) -> Result:
-        """Run ``generate`` for exactly ``max_new_tokens`` tokens (no EOS)."""
+        """Run ``generate``: up to the first stop token, else exactly ``max_new_tokens`` tokens."""
         import torch
 
         if request.algorithm not in self.capabilities.algorithms:
@@ -92,10 +108,12 @@ class HFAssistedEngine:
         target = getattr(request.target, "module", None)
         if target is None:
             raise ConfigError("the HF engine needs TorchModuleLM-wrapped transformers models")
-        kwargs: dict[str, object] = {
-            "max_new_tokens": request.max_new_tokens, "min_new_tokens": request.max_new_tokens,
-            "do_sample": request.mode == "sample", "pad_token_id": 0,
-        }
+        kwargs: dict[str, object] = {"max_new_tokens": request.max_new_tokens,
+                                     "do_sample": request.mode == "sample", "pad_token_id": 0}
+        if request.stop_tokens:
+            kwargs["eos_token_id"] = sorted(request.stop_tokens)
+        else:
+            kwargs["min_new_tokens"] = request.max_new_tokens
         if request.mode == "sample":
             kwargs.update(temperature=request.temperature, top_k=request.top_k or 0,
                           top_p=request.top_p if request.top_p is not None else 1.0)

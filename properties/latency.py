@@ -250,7 +250,7 @@ def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int
     Fails when ``|mean − E| > z_{1−α/2} · s/√R`` (two-sided level α; the sample standard
     deviation s; R ≥ 100 so the normal approximation of the mean holds). ``repeats`` is R,
     one int for both algorithms or ``{"si": R_SI, "dsi": R_DSI}`` (the suite sizes each for
-    its power, ``properties.suite._monte_carlo``); seeds ``seed_offset + 0..R−1``.
+    its power, ``properties.statistical_suite.run_monte_carlo_means``); seeds ``seed_offset + 0..R−1``.
     Returns {algorithm: (mean, expectation, half_width)}.
     """
     pair = SyntheticAcceptancePair(4, acceptance, seed=11)

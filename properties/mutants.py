@@ -23,12 +23,14 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from properties import engine_mutants as em
 from properties.engines import Engine, PropertyRequest, ReferenceEngine
 from properties.runtime_mutants import RUNTIME_MUTANTS
-from properties.suite import failures
+from properties.suite import SUITE, failures
 from reference.errors import ConfigError
 from reference.kernel import accepts, greedy, residual, sample
 from reference.models import processed_probs
@@ -197,15 +199,23 @@ class _DrafterStalePrefix(DSIScheduler):
 # ---------------------------------------------------------------- the catalogue
 
 
+#: What a mutant is built on: the reference engine, or the runtime (gpu_runtime/).
+MUTANT_ENGINES = ("reference", "runtime")
+
+
 @dataclass(frozen=True)
 class Mutant:
-    """A named broken engine, the class of its bug, and the engine it breaks."""
+    """A named broken engine, the class of its bug, and the engine it is built on."""
 
     name: str
     bug_class: str
     description: str
     build: Callable[[], Engine]
-    engine: str = "reference"  # "reference" or "runtime"
+    engine: str = "reference"
+
+    def __post_init__(self) -> None:
+        if self.engine not in MUTANT_ENGINES:
+            raise ConfigError(f"mutant {self.name}: engine must be one of {MUTANT_ENGINES}, got {self.engine!r}")
 
 
 def _request_mutant(name: str, cls: type[PropertyRequest]) -> Callable[[], Engine]:
@@ -254,12 +264,71 @@ CATALOGUE: tuple[Mutant, ...] = (
       for name, bug_class, description, build in RUNTIME_MUTANTS),
 )
 
+def _wrapped(name: str, cls: type) -> Callable[[], Engine]:
+    return lambda: cls(f"mutant:{name}")
+
+
+def _cached(name: str, cls: type[PropertyRequest]) -> Callable[[], Engine]:
+    """A request mutant whose cache is shared by the requests of one engine instance."""
+    return lambda: ReferenceEngine(f"mutant:{name}", request_class=em.with_own_cache(cls))
+
+
+def _variant(name: str) -> Callable[[], Engine]:
+    cls = type(f"Processing_{name}", (em.ProcessingVariant,), {"variant": name})
+    return _request_mutant(name, cls)
+
+
+#: Mutants of what surrounds the token rule (properties/engine_mutants.py): stop tokens, ties,
+#: logits processing, caches, batches, vocabularies, long generations.
+ENGINE_CATALOGUE: tuple[Mutant, ...] = (
+    Mutant("stop_ignored", "stop tokens", "stop tokens dropped: generation always runs to S",
+           _wrapped("stop_ignored", em.StopIgnored)),
+    Mutant("stop_token_excluded", "stop tokens", "generation stops at the stop token but does not emit it",
+           _wrapped("stop_token_excluded", em.StopTokenExcluded)),
+    Mutant("stop_one_late", "stop tokens", "one token after the stop token leaks out",
+           _wrapped("stop_one_late", em.StopOneLate)),
+    Mutant("stop_in_prompt", "stop tokens", "a stop id in the prompt ends generation after one token",
+           _wrapped("stop_in_prompt", em.StopInPrompt)),
+    Mutant("greedy_ties_upward", "ties", "greedy argmax breaks ties towards the highest id",
+           _request_mutant("greedy_ties_upward", em.TiesUpward)),
+    Mutant("greedy_half_precision", "ties", "greedy argmax on float16-rounded probabilities (near-ties collapse)",
+           _request_mutant("greedy_half_precision", em.HalfPrecisionArgmax)),
+    Mutant("top_p_crossing_dropped", "logits processing", "top-p drops the token whose mass crosses top_p",
+           _variant("top_p_crossing_dropped")),
+    Mutant("top_k_keeps_ties", "logits processing", "top-k keeps every id tied with the k-th",
+           _variant("top_k_keeps_ties")),
+    Mutant("top_p_before_temperature", "logits processing", "top-k/top-p applied before the temperature",
+           _variant("top_p_before_temperature")),
+    Mutant("top_p_after_top_k_renormalised", "logits processing",
+           "top-p measured on the renormalised top-k row", _variant("top_p_after_top_k_renormalised")),
+    Mutant("first_token_unverified", "first token", "the first token after the prompt is the unverified draft",
+           _request_mutant("first_token_unverified", em.FirstTokenUnverified)),
+    Mutant("cache_ignores_model", "caches", "prefix cache shared across requests, keyed by token ids only",
+           _cached("cache_ignores_model", em.CacheIgnoresModel)),
+    Mutant("cache_ignores_sampling", "caches", "prefix cache keyed by model and ids, not by the processing",
+           _cached("cache_ignores_sampling", em.CacheIgnoresSampling)),
+    Mutant("batch_padding_unmasked", "batching", "batched prompts left-padded with id 0, no attention mask",
+           _wrapped("batch_padding_unmasked", em.BatchPaddingUnmasked)),
+    Mutant("target_cut_to_drafter_vocab", "vocabulary", "a smaller drafter vocabulary cuts the target's",
+           _wrapped("target_cut_to_drafter_vocab", em.TargetCutToDrafterVocab)),
+    Mutant("context_window_128", "long generation", "both models see only the last 128 tokens",
+           _request_mutant("context_window_128", em.ContextWindow)),
+    Mutant("uniform_counter_wraps_128", "long generation", "position i uses the uniforms of i mod 128",
+           _request_mutant("uniform_counter_wraps_128", em.UniformCounterWraps)),
+)
+
+CATALOGUE = CATALOGUE + ENGINE_CATALOGUE
 MUTANTS = {mutant.name: mutant for mutant in CATALOGUE}
 
 
 @dataclass(frozen=True)
 class MutantOutcome:
-    """One row of the kill table."""
+    """One row of the kill table.
+
+    failed_properties: every property that failed (all of them with ``--all-properties``,
+        else just the first); applicable: the properties that ran to completion or failure
+        (with ``--all-properties``: every property the mutant's capabilities allow).
+    """
 
     name: str
     bug_class: str
@@ -269,6 +338,7 @@ class MutantOutcome:
     evidence: str
     failed_properties: tuple[str, ...] = ()
     engine: str = "reference"
+    applicable: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {"name": self.name, "engine": self.engine, "bug_class": self.bug_class,
@@ -282,17 +352,26 @@ class MutantOutcome:
 def run_mutant(mutant: Mutant, *, all_properties: bool = False) -> MutantOutcome:
     """Run the suite against one mutant: until the first failure, or every property."""
     start = time.perf_counter()
-    found = failures(mutant.build(), stop_at_first=not all_properties)
+    engine = mutant.build()
+    found = failures(engine, stop_at_first=not all_properties)
     seconds = time.perf_counter() - start
+    applicable = tuple(p.name for p in SUITE if p.applies_to(engine)) if all_properties else ()
     if not found:
-        return MutantOutcome(mutant.name, mutant.bug_class, False, None, seconds, "", engine=mutant.engine)
+        return MutantOutcome(mutant.name, mutant.bug_class, False, None, seconds, "", (), mutant.engine, applicable)
     return MutantOutcome(mutant.name, mutant.bug_class, True, found[0][0], seconds, found[0][1],
-                         tuple(name for name, _ in found), engine=mutant.engine)
+                         tuple(name for name, _ in found), mutant.engine, applicable)
 
 
-def run_catalogue(names: Sequence[str] | None = None, *, all_properties: bool = False
+def _run_by_name(name: str, all_properties: bool) -> MutantOutcome:
+    from properties.profiles import register_profiles
+
+    register_profiles()
+    return run_mutant(MUTANTS[name], all_properties=all_properties)
+
+
+def run_catalogue(names: Sequence[str] | None = None, *, all_properties: bool = False, jobs: int = 1
                   ) -> list[MutantOutcome]:
-    """Run every (or the named) mutant; unknown names are a ConfigError."""
+    """Run every (or the named) mutant, in ``jobs`` processes; unknown names are a ConfigError."""
     if names:
         unknown = [n for n in names if n not in MUTANTS]
         if unknown:
@@ -300,7 +379,14 @@ def run_catalogue(names: Sequence[str] | None = None, *, all_properties: bool = 
         chosen = [MUTANTS[n] for n in names]
     else:
         chosen = list(CATALOGUE)
-    return [run_mutant(m, all_properties=all_properties) for m in chosen]
+    if jobs < 1:
+        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    if jobs == 1:
+        return [run_mutant(m, all_properties=all_properties) for m in chosen]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_run_by_name, [m.name for m in chosen], [all_properties] * len(chosen)))
 
 
 def format_table(outcomes: Sequence[MutantOutcome]) -> str:
@@ -328,21 +414,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run every property on each mutant (slower), not just until the first kill")
     parser.add_argument("--evidence", action="store_true",
                         help="print each kill's failure message (text mode)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="run mutants in N processes")
+    parser.add_argument("--write-docs", metavar="PATH",
+                        help="with --all-properties: replace the kill matrix block of PATH (docs/mutants.md)")
 
 
 def command(args: argparse.Namespace) -> int:
     """Run the catalogue; exit 0 iff every mutant was killed."""
-    from properties.profiles import register_profiles
+    from properties.check import atomic_write_text
+    from properties.kill_matrix import matrix_markdown, replace_block
+    from properties.profiles import active_profile, register_profiles
 
+    if args.write_docs and not args.all_properties:
+        raise ConfigError("--write-docs needs --all-properties (the matrix needs every property on every mutant)")
+    if args.write_docs:  # fail before the long run, not after it
+        if not Path(args.write_docs).is_file():
+            raise ConfigError(f"--write-docs: no file {args.write_docs!r}")
+        replace_block(Path(args.write_docs).read_text(encoding="utf-8"), "")
     register_profiles()
-    outcomes = run_catalogue(args.only, all_properties=args.all_properties)
+    start = time.perf_counter()
+    outcomes = run_catalogue(args.only, all_properties=args.all_properties, jobs=args.jobs)
+    wall = time.perf_counter() - start
+    matrix = matrix_markdown(outcomes, [p.name for p in SUITE]) if args.all_properties else ""
     if args.json:
         print(json.dumps({"mutants": [o.as_json() for o in outcomes]}))
     else:
         print(format_table(outcomes))
+        if matrix:
+            print("\n" + matrix)
         if args.evidence:
             for o in outcomes:
                 print(f"\n{o.name}: {o.evidence[:600]}")
+    if args.write_docs:
+        block = (f"Generated by `dsi mutants --all-properties --jobs {args.jobs} --write-docs {args.write_docs}` "
+                 f"(profile `{active_profile()}`, {wall:.0f} s wall with {args.jobs} process(es)).\n\n{matrix}")
+        path = Path(args.write_docs)
+        atomic_write_text(path, replace_block(path.read_text(encoding="utf-8"), block))
     return 0 if all(o.killed for o in outcomes) else 1
 
 

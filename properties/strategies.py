@@ -5,6 +5,13 @@ style: models (tabular with float or rational rows, mixture drafters with a chos
 ``Σ min(p, q)``, synthetic i.i.d.-acceptance pairs), prompts, lookaheads k, server counts N,
 lengths S, latency models (decode and prefill latencies, schedule jitter), seeds and
 processing (temperature, top-k, top-p), and ``generation_requests()`` combining them.
+
+Blind spots covered on purpose: rows with exact ties, point masses, zeros and near-ties
+(:class:`properties.tie_models.TiedLM`, also inside ``model_pairs()``); dyadic rational rows
+(``dyadic_pairs()``: every probability a multiple of 1/8, so top-p boundaries are hit exactly
+in floating point too) with combined temperature / top-k / top-p (``processing_combinations()``);
+stop-token sets (``stop_sets()``); long generations (``long_requests()``: S in the hundreds,
+whole-prefix models, so a slip in a window or cache index past position 100 shows).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from hypothesis import strategies as st
 
 from properties.engines import EngineRequest
 from properties.exact_models import RationalTabularLM
+from properties.tie_models import TiedLM
 from reference.errors import ConfigError
 from reference.latency import LatencyModel
 from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
@@ -131,10 +139,31 @@ def synthetic_pairs(draw: st.DrawFn, *, min_vocab: int = 2, max_vocab: int = 8, 
     return pair.target, pair.drafter
 
 
+@st.composite
+def tied_pairs(draw: st.DrawFn, *, min_vocab: int = 2, max_vocab: int = 8, order: int | None = None
+               ) -> tuple[object, object]:
+    """(TiedLM target, drafter): ties, point masses, zeros and near-ties in p and in q.
+
+    The drafter is the target itself (q = p), another TiedLM (ties in both), or a mixture
+    drafter (ties in p only). ``order`` fixes the target's context length (drawn if None).
+    """
+    V = draw(vocab_sizes(min_value=max(min_vocab, 2), max_value=max_vocab))
+    context = order if order is not None else draw(st.sampled_from([0, 1, 2, None]))
+    target = TiedLM(V, order=context, seed=draw(st.integers(0, 10**6)))
+    kind = draw(st.sampled_from(["same", "tied", "mixture"]))
+    if kind == "same":
+        return target, target
+    if kind == "tied":
+        return target, TiedLM(V, order=context, seed=draw(st.integers(0, 10**6)))
+    return target, MixtureDrafter(target, overlap=draw(st.sampled_from([0.3, 0.7])),
+                                  seed=draw(st.integers(0, 10**6)))
+
+
 def model_pairs(*, min_vocab: int = 2, max_vocab: int = 8) -> st.SearchStrategy[tuple[object, object]]:
-    """Tabular or synthetic (target, drafter) pairs."""
+    """Tabular, synthetic or tied (target, drafter) pairs."""
     return st.one_of(tabular_pairs(min_vocab=min_vocab, max_vocab=max_vocab),
-                     synthetic_pairs(min_vocab=min_vocab, max_vocab=max_vocab))
+                     synthetic_pairs(min_vocab=min_vocab, max_vocab=max_vocab),
+                     tied_pairs(min_vocab=min_vocab, max_vocab=max_vocab))
 
 
 @st.composite
@@ -158,11 +187,91 @@ def rational_pairs(draw: st.DrawFn, *, min_vocab: int = 2, max_vocab: int = 3
 
 
 @st.composite
+def dyadic_models(draw: st.DrawFn, vocab_size: int, *, order: int = 1, total: int = 8) -> RationalTabularLM:
+    """Rational models whose rows are multiples of 1/``total`` (a power of two).
+
+    Rows are compositions of ``total`` into ``vocab_size`` parts, so ties and zeros are
+    frequent, and every partial sum is exact in binary floating point: a top-p boundary that
+    an exact mass reaches is reached by the engine's float sums too.
+    """
+    n_rows = 1 if order == 0 else vocab_size
+    rows = draw(st.lists(st.sampled_from(_compositions(total, vocab_size)), min_size=n_rows, max_size=n_rows))
+    return RationalTabularLM.from_weights([list(row) for row in rows], order=order)
+
+
+def _compositions(total: int, parts: int) -> tuple[tuple[int, ...], ...]:
+    """Every way to write ``total`` as ``parts`` non-negative integers, in a fixed order
+    (drawn evenly: Hypothesis would otherwise favour one-hot rows).
+
+    >>> len(_compositions(8, 3)), _compositions(2, 2)
+    (45, ((0, 2), (1, 1), (2, 0)))
+    """
+    if parts == 1:
+        return ((total,),)
+    return tuple((head, *rest) for head in range(total + 1) for rest in _compositions(total - head, parts - 1))
+
+
+@st.composite
+def dyadic_pairs(draw: st.DrawFn, *, min_vocab: int = 2, max_vocab: int = 4
+                 ) -> tuple[RationalTabularLM, RationalTabularLM]:
+    """(target, drafter) of :func:`dyadic_models` (exact enumeration with processing)."""
+    V = draw(vocab_sizes(min_value=min_vocab, max_value=max_vocab))
+    order = draw(st.sampled_from([0, 1]))
+    return draw(dyadic_models(V, order=order)), draw(dyadic_models(V, order=order))
+
+
+@st.composite
+def processing_combinations(draw: st.DrawFn, vocab_size: int) -> dict[str, object]:
+    """Temperature, top-k and top-p together (each also absent or at its identity value).
+
+    top-p values are dyadic (1/4, 1/2, 3/4) so they can coincide with a mass exactly; top-k
+    runs over 1..V, so it cuts through ties.
+    """
+    return {"temperature": draw(st.sampled_from([0.5, 2.0, 1.0])),
+            "top_k": draw(st.sampled_from([*range(1, vocab_size + 1), None])),
+            "top_p": draw(st.sampled_from([0.5, 0.75, 0.25, None, 1.0]))}
+
+
+def stop_sets(vocab_size: int, *, max_size: int = 2) -> st.SearchStrategy[frozenset[int]]:
+    """Non-empty sets of stop tokens over ``range(vocab_size)``."""
+    return st.frozensets(st.integers(0, vocab_size - 1), min_size=1, max_size=max_size)
+
+
+@st.composite
+def long_requests(draw: st.DrawFn, *, min_length: int = 100, max_length: int = 300,
+                  modes: tuple[str, ...] = ("sample", "greedy")) -> EngineRequest:
+    """Requests with S in the hundreds on whole-prefix models (every token matters).
+
+    Models: TabularLM or TiedLM with ``order=None`` (a new row per prefix), so a token read
+    from the wrong position of a window or a cache changes the row, not just a statistic.
+    """
+    V = draw(vocab_sizes(min_value=2, max_value=6))
+    if draw(st.booleans()):
+        target = TabularLM(V, order=None, seed=draw(st.integers(0, 10**6)),
+                           concentration=draw(st.sampled_from([0.3, 1.0])))
+        drafter = MixtureDrafter(target, overlap=draw(st.sampled_from([0.5, 0.8, 0.95])),
+                                 seed=draw(st.integers(0, 10**6)))
+    else:
+        target, drafter = draw(tied_pairs(max_vocab=V, min_vocab=V, order=None))
+    return EngineRequest(
+        target=target, drafter=drafter, prompt=draw(prompts(V, max_size=4)),  # type: ignore[arg-type]
+        max_new_tokens=draw(st.integers(min_length, max_length)), algorithm="dsi",
+        lookahead=draw(lookaheads(max_value=8)), sp_degree=draw(sp_degrees(max_value=8)),
+        mode=draw(st.sampled_from(modes)), seed=draw(seeds()),
+        latency=draw(latency_models(prefill=True, jitter=True)), preemptive=draw(st.booleans()))
+
+
+@st.composite
 def generation_requests(draw: st.DrawFn, *, modes: tuple[str, ...] = ("sample", "greedy"),
                         max_vocab: int = 8, max_length: int = 12, prefill: bool = True,
-                        jitter: bool = True, with_processing: bool = True) -> EngineRequest:
-    """A full request (algorithm "dsi"; properties vary the algorithm themselves)."""
-    target, drafter = draw(model_pairs(max_vocab=max_vocab))
+                        jitter: bool = True, with_processing: bool = True,
+                        pairs: st.SearchStrategy[tuple[object, object]] | None = None) -> EngineRequest:
+    """A full request (algorithm "dsi"; properties vary the algorithm themselves).
+
+    pairs: where (target, drafter) come from (default :func:`model_pairs`; an engine that
+        runs only its own models passes ``st.sampled_from(engine.model_pairs())``).
+    """
+    target, drafter = draw(pairs if pairs is not None else model_pairs(max_vocab=max_vocab))
     V = target.vocab_size  # type: ignore[attr-defined]
     extra = draw(processing(V)) if with_processing else {}
     return EngineRequest(

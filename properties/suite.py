@@ -2,66 +2,80 @@
 
 Each :class:`SuiteProperty` has a name, the capabilities it needs, and ``run(engine,
 shrink=...)``, which raises :class:`~properties.violation.PropertyViolation` (or the
-engine's own error) when the engine fails it. Hypothesis drives the randomised ones with the
-active profile (``ci``: derandomized; ``thorough``: fresh seeds, 10x examples); statistical
-ones use a fixed configuration list, registered here so that the Bonferroni share of the
-family-wise α = 1e-6 is known (:data:`REGISTERED_STATISTICAL_TESTS`).
+engine's own error) when the engine fails it, and returns the records of its statistical
+tests (α, power, n, p-value), if any. Hypothesis drives the randomised ones with the active
+profile (``quick``: half the examples; ``ci``: derandomized; ``thorough``: fresh seeds,
+10x examples; :mod:`properties.profiles`); statistical ones use the fixed cases of
+:mod:`properties.statistical_suite`, registered so that the Bonferroni share of the
+family-wise α = 1e-6 is known.
 
-Order matters to the mutant harness (``killed_by`` is the first property that fails): exact
-and deterministic properties first, statistical ones last. The pytest files in
-``tests/properties`` call :func:`run_property` per property; ``properties.mutants`` calls
-:func:`first_failure`.
+Order matters to the mutant harness (``killed_by`` is the first property that fails, and a
+mutant runs every property before it): the exact and deterministic properties of the
+original suite first, then the cheap properties that close its blind spots (ties, stop
+tokens, processing combinations, requests sharing state), the latency properties, the long
+generations (S in the hundreds), statistical ones last.
+:func:`evaluate` runs one property and classifies the outcome; ``dsi check``
+(:mod:`properties.check`), the pytest plugin, ``dsi mutants`` and the ``repro all`` sweep all
+go through it.
 """
 
 from __future__ import annotations
 
-import math
-import random
-from collections.abc import Callable
-from dataclasses import dataclass
-from fractions import Fraction
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from scipy import stats
 
 from properties import strategies as pst
-from properties.distribution import (
-    StatisticalPlan,
-    check_exact_acceptance_rate,
-    check_exact_sequence_law,
-    check_statistical_law,
-    float_target_law,
-    plan_for,
-)
+from properties import suite_cases as cases
+from properties.distribution import check_exact_acceptance_rate, check_exact_sequence_law, check_processed_law
 from properties.engines import Engine, EngineRequest
+from properties.isolation import (
+    check_batch_consistency,
+    check_request_isolation,
+    check_request_isolation_sampled,
+    check_vocab_mismatch,
+)
 from properties.latency import (
     check_exact_timing,
     check_illustration,
     check_latency_dominance,
-    check_monte_carlo_means,
 )
-from properties.profiles import active_profile, examples
+from properties.profiles import examples, is_derandomized
 from properties.schedule import (
     check_cache_reuse,
     check_schedule_agreement,
     check_timing_fidelity,
     schedule_requests,
 )
-from properties.statistics import bonferroni_alpha
+from properties.statistical_suite import (
+    REGISTERED_STATISTICAL_TESTS,
+    STATISTICAL_ALPHA,
+    run_monte_carlo_means,
+    run_statistical_law,
+    statistical_plans,
+)
+from properties.stopping import check_exact_stopped_law, check_stop_tokens, check_stop_trajectory
 from properties.trajectory import (
+    check_canonical_tokens,
     check_greedy_acceptances,
     check_greedy_equality,
     check_result_contract,
     check_trajectory_equality,
 )
 from properties.violation import PropertyViolation
-from reference.fast.exact import round_resolution_times
 from reference.latency import LatencyModel
-from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
 
-Runner = Callable[..., None]
+__all__ = ["PROPERTIES", "REGISTERED_STATISTICAL_TESTS", "STATISTICAL_ALPHA", "SUITE", "Outcome",
+           "SuiteProperty", "evaluate", "failure_of", "failures", "first_failure", "run_property"]
+
+#: ``runner(engine, shrink=...)``: raises on failure; may return statistical records.
+Runner = Callable[..., "list[dict[str, object]] | None"]
+#: A strategy, or a function of the engine returning one (engine-specific model pairs).
+StrategyFor = st.SearchStrategy | Callable[[Engine], st.SearchStrategy]
 
 
 @dataclass(frozen=True)
@@ -69,50 +83,73 @@ class SuiteProperty:
     """One property of the suite: name, what it checks, what it needs, how to run it."""
 
     name: str
-    kind: str  # "trajectory", "greedy", "exact", "latency", "statistical"
+    kind: str  # "contract", "trajectory", "greedy", "stop", "isolation", "exact", "latency", "statistical"
     requires: tuple[str, ...]  # capability attributes that must be True
     description: str
     runner: Runner
 
+    def missing(self, engine: Engine) -> tuple[str, ...]:
+        """The capabilities this property needs that the engine does not declare."""
+        return tuple(cap for cap in self.requires if not getattr(engine.capabilities, cap, False))
+
     def applies_to(self, engine: Engine) -> bool:
         """True when the engine declares every capability the property needs."""
-        return all(getattr(engine.capabilities, cap) for cap in self.requires)
+        return not self.missing(engine)
 
-    def run(self, engine: Engine, *, shrink: bool = True) -> None:
-        """Run against ``engine``; raises on failure."""
-        self.runner(engine, shrink=shrink)
+    def run(self, engine: Engine, *, shrink: bool = True) -> list[dict[str, object]] | None:
+        """Run against ``engine``; raises on failure; returns statistical records, if any."""
+        return self.runner(engine, shrink=shrink)
 
 
-def _hypothesis(strategy: st.SearchStrategy, check: Callable[[Engine, object], None], n: int) -> Runner:
+@contextmanager
+def module_independent_generation() -> Iterator[None]:
+    """Make Hypothesis' generation depend on the strategy and the seed only.
+
+    Hypothesis (6.13x and later) mixes numbers it finds in the source of every *local* module
+    already imported into what it generates (``providers._get_local_constants``), so the same
+    derandomized run drew different examples under ``dsi mutants`` (which imports proofs/,
+    gpu_runtime/, paper_repro/), under pytest, and from an engine's CI (where this package is
+    installed, not local). Inside the suite's runners that pool is empty, so "a CI failure is
+    a deterministic regression" holds wherever the suite runs. A private hook: if a later
+    Hypothesis drops it, generation falls back to Hypothesis' default (still correct, only
+    less reproducible across entry points).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        original, constants = providers._get_local_constants, providers.Constants()
+        cache = providers.CONSTANTS_CACHE.cache
+    except (ImportError, AttributeError):  # pragma: no cover - a Hypothesis without the hook
+        yield
+        return
+    cache.clear()  # entries built with the module constants
+    providers._get_local_constants = lambda: constants
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
+
+
+def _hypothesis(strategy: StrategyFor, check: Callable[[Engine, object], None], n: int) -> Runner:
     def runner(engine: Engine, *, shrink: bool = True) -> None:
         phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
+        drawn = strategy if isinstance(strategy, st.SearchStrategy) else strategy(engine)
 
         @settings(max_examples=examples(n), database=None, deadline=None, phases=phases,
-                  derandomize=active_profile() == "ci", print_blob=True,
+                  derandomize=is_derandomized(), print_blob=True,
                   suppress_health_check=list(HealthCheck))
-        @given(strategy)
+        @given(drawn)
         def inner(case: object) -> None:
             check(engine, case)
 
-        inner()
+        with module_independent_generation():
+            inner()
 
     return runner
 
 
 # ---------------------------------------------------------------- randomised properties
-
-
-@st.composite
-def _exact_cases(draw: st.DrawFn) -> tuple[EngineRequest, object, object, int]:
-    target, drafter = draw(pst.rational_pairs())
-    V = target.vocab_size
-    length = draw(st.integers(1, 3 if V == 2 else 2))
-    request = EngineRequest(target, drafter, draw(pst.prompts(V, max_size=2)), length,
-                            algorithm=draw(st.sampled_from(["dsi", "si", "nonsi"])),
-                            lookahead=draw(pst.lookaheads(max_value=3)),
-                            sp_degree=draw(pst.sp_degrees(max_value=3)),
-                            latency=draw(pst.latency_models()), preemptive=draw(st.booleans()))
-    return request, target, drafter, length
 
 
 def _exact_law(engine: Engine, case: tuple) -> None:
@@ -136,17 +173,6 @@ def _dominance(engine: Engine, request: EngineRequest) -> None:
     check_latency_dominance(engine, _decode_only(request).but(preemptive=True))
 
 
-@st.composite
-def _warm_start_requests(draw: st.DrawFn) -> EngineRequest:
-    """Requests with prefill latencies (drafter's ≤ target's), finite N, warm start, no jitter."""
-    request = draw(pst.generation_requests(max_length=14, jitter=False, with_processing=False))
-    lat = request.latency or LatencyModel()
-    target_prefill = draw(st.fractions(min_value=1, max_value=8, max_denominator=4))
-    drafter_prefill = draw(st.fractions(min_value=Fraction(1, 20), max_value=target_prefill, max_denominator=20))
-    return request.but(latency=LatencyModel(lat.target_decode, lat.drafter_decode, target_prefill, drafter_prefill),
-                       sp_degree=draw(pst.sp_degrees(unlimited=False)), preemptive=True, warm_start=True)
-
-
 def _warm_start_dominance(engine: Engine, request: EngineRequest) -> None:
     # With prefill and warm start only T_DSI <= T_nonSI holds (SI can win: docs/reference.md).
     check_latency_dominance(engine, request, against_si=False)
@@ -156,204 +182,103 @@ def _illustration(engine: Engine, *, shrink: bool = True) -> None:
     check_illustration(engine)
 
 
-# ---------------------------------------------------------------- statistical properties
+def _processed_law(engine: Engine, case: tuple) -> None:
+    check_processed_law(engine, *case)
 
 
-@dataclass(frozen=True)
-class StatisticalCase:
-    """One registered statistical test (fixed model, algorithm and processing)."""
-
-    name: str
-    request: EngineRequest
-    length: int
+def _stopped_law(engine: Engine, case: tuple) -> None:
+    check_exact_stopped_law(engine, *case)
 
 
-def statistical_cases() -> tuple[StatisticalCase, ...]:
-    """The registered χ² tests of the first m tokens (models fixed for reproducibility).
-
-    Each: α = 1e-6 / 5 = 2e-7 (Bonferroni over REGISTERED_STATISTICAL_TESTS), power 0.99
-    against a two-bin shift of TV 0.05 on the merged bins, n from :func:`statistical_plan`:
-    dsi_tabular n = 5068 (9 bins), si_processed n = 4028 (9 bins), dsi_synthetic n = 3503
-    (16 bins). The Monte Carlo means (same α) have power 0.99 against a 3 % shift of E[T],
-    R from the exact variance (:func:`_monte_carlo`, docs/mutants.md).
-    """
-    t3 = TabularLM(3, order=1, seed=7)
-    t4 = TabularLM(4, order=1, seed=8, concentration=0.7)
-    pair = SyntheticAcceptancePair(4, 0.6, seed=5)
-    return (
-        StatisticalCase("dsi_tabular", EngineRequest(t3, MixtureDrafter(t3, overlap=0.5), (0,), 2,
-                                                     algorithm="dsi", lookahead=2, sp_degree=2), 2),
-        StatisticalCase("si_processed", EngineRequest(t4, MixtureDrafter(t4, overlap=0.3), (1,), 2,
-                                                      algorithm="si", lookahead=3, temperature=0.7,
-                                                      top_k=3), 2),
-        StatisticalCase("dsi_synthetic", EngineRequest(pair.target, pair.drafter, (0,), 2,
-                                                       algorithm="dsi", lookahead=1, sp_degree=None), 2),
-    )
+def _stop_tokens(engine: Engine, case: tuple) -> None:
+    check_stop_tokens(engine, *case)
 
 
-#: Monte Carlo mean checks: (acceptance a, lookahead k, N, c, S). The number of seeds R is
-#: not a constant: :func:`monte_carlo_repeats` derives it, per algorithm, from the exact
-#: variance of the latency, α and the stated effect (see :func:`_monte_carlo`).
-MONTE_CARLO_CASES = ((0.8, 3, 3, Fraction(1, 2), 20),)
-#: Effect the Monte Carlo means must detect: a shift of the mean latency by 3 % of E[T].
-MONTE_CARLO_EFFECT = 0.03
-#: Required power against that effect at the per-test α.
-MONTE_CARLO_POWER = 0.99
+def _stop_trajectory(engine: Engine, case: tuple) -> None:
+    check_stop_trajectory(engine, *case)
 
 
-def monte_carlo_moments(algorithm: str, a: float, k: int, n_servers: int | None, c: Fraction,
-                        tokens: int) -> tuple[float, float]:
-    """Exact ``(E[T], SD[T])`` of the SI or DSI latency (i.i.d. acceptance a, time units).
-
-    Dynamic programming over the first and second moments on the same recurrences as the
-    exact expectations (SPEC §10): SI, per iteration from n resolved tokens, cost
-    ``kk·c + 1`` and g = accepted + 1 tokens gained; DSI, per round from f, cost ``R_m(j)``
-    (:func:`reference.fast.exact.round_resolution_times`) and j + 1 tokens gained. With
-    ``T_n = cost + T_{n+g}``: ``E[T_n²] = Σ_g P(g) (cost² + 2·cost·E[T_{n+g}] + E[T_{n+g}²])``.
-
-    Checked against brute-force enumeration of every acceptance path (weights
-    ``a^#accepted (1 − a)^#rejected``) through the fast simulators:
-
-    >>> import itertools, numpy as np
-    >>> from reference.fast import exact
-    >>> paths = np.array(list(itertools.product([False, True], repeat=7)))
-    >>> w = 0.8 ** paths.sum(1) * 0.2 ** (~paths).sum(1)
-    >>> for alg, lat in (("si", exact.si_latency(paths, 3, 0.5)),
-    ...                  ("dsi", exact.dsi_latency(paths, 3, 0.5, 3))):
-    ...     mean = float(w @ lat)
-    ...     sd = float(np.sqrt(w @ (lat - mean) ** 2))
-    ...     got = monte_carlo_moments(alg, 0.8, 3, 3, Fraction(1, 2), 7)
-    ...     print(alg, np.allclose(got, (mean, sd), rtol=1e-12, atol=0))
-    si True
-    dsi True
-    """
-    first = np.zeros(tokens + 1)
-    second = np.zeros(tokens + 1)
-    for n in range(tokens - 1, -1, -1):
-        if algorithm == "si":
-            kk = min(k, tokens - n - 1)
-            outcomes = [(a**acc * ((1 - a) if acc < kk else 1.0), kk * float(c) + 1, acc + 1)
-                        for acc in range(kk + 1)]
-        else:
-            m = tokens - n
-            times = round_resolution_times(c, k, n_servers, m)
-            outcomes = [(a**j * ((1 - a) if j < m - 1 else 1.0), float(times[j]), j + 1) for j in range(m)]
-        for prob, cost, gained in outcomes:
-            nxt = min(n + gained, tokens)
-            first[n] += prob * (cost + first[nxt])
-            second[n] += prob * (cost**2 + 2 * cost * first[nxt] + second[nxt])
-    return float(first[0]), math.sqrt(max(float(second[0] - first[0] ** 2), 0.0))
+def _greedy_ties(engine: Engine, request: EngineRequest) -> None:
+    check_greedy_equality(engine, request, prop="greedy_ties")
 
 
-def monte_carlo_power(repeats: int, sd: float, shift: float, alpha: float) -> float:
-    """Power of the two-sided CLT test ``|mean − E| > z_{1−α/2}·s/√R`` against a shift.
-
-    ``Φ(shift·√R/σ − z) + Φ(−shift·√R/σ − z)`` (s ≈ σ at these R).
-
-    >>> round(monte_carlo_power(100, 1.0, 0.5, 0.05), 4)  # z = 1.96, shift/se = 5
-    0.9988
-    """
-    z = stats.norm.isf(alpha / 2)
-    d = shift * math.sqrt(repeats) / sd
-    return float(stats.norm.cdf(d - z) + stats.norm.cdf(-d - z))
-
-
-def monte_carlo_repeats(sd: float, shift: float, alpha: float, power: float = MONTE_CARLO_POWER) -> int:
-    """Smallest R with :func:`monte_carlo_power` ≥ ``power`` (at least 100, for the CLT).
-
-    Starts from ``⌈((z_{1−α/2} + z_{power})·σ/shift)²⌉`` and steps down/up to the exact minimum.
-
-    >>> monte_carlo_repeats(1.0, 0.5, 0.05)  # ((1.960 + 2.326) / 0.5)² = 73.5 -> the floor
-    100
-    >>> r = monte_carlo_repeats(2.0, 0.1, 2e-7)
-    >>> monte_carlo_power(r, 2.0, 0.1, 2e-7) >= 0.99 > monte_carlo_power(r - 1, 2.0, 0.1, 2e-7)
-    True
-    """
-    z = stats.norm.isf(alpha / 2) + stats.norm.isf(1 - power)
-    r = max(math.ceil((z * sd / shift) ** 2), 2)
-    while r > 2 and monte_carlo_power(r - 1, sd, shift, alpha) >= power:
-        r -= 1
-    while monte_carlo_power(r, sd, shift, alpha) < power:
-        r += 1
-    return max(r, 100)
-
-
-#: Bonferroni denominator: χ² tests plus two Monte Carlo means (SI, DSI) per MC case.
-REGISTERED_STATISTICAL_TESTS = len(statistical_cases()) + 2 * len(MONTE_CARLO_CASES)
-STATISTICAL_ALPHA = bonferroni_alpha(REGISTERED_STATISTICAL_TESTS)
-
-
-def seed_offset() -> int:
-    """0 under ``ci`` (a failure is a deterministic regression); fresh under ``thorough``."""
-    return 0 if active_profile() == "ci" else random.SystemRandom().randrange(2**40)
-
-
-def statistical_plan(case: StatisticalCase) -> StatisticalPlan:
-    """α = 1e-6 / registered count; n for power 0.99 against TV 0.05 (two-bin shift)."""
-    return plan_for(float_target_law(case.request, case.length), STATISTICAL_ALPHA)
-
-
-def _statistical(engine: Engine, *, shrink: bool = True) -> None:
-    offset = seed_offset()
-    for case in statistical_cases():
-        check_statistical_law(engine, case.request, case.length, statistical_plan(case),
-                              seed_offset=offset, name=f"statistical_law[{case.name}]")
-
-
-def _monte_carlo(engine: Engine, *, shrink: bool = True) -> None:
-    """Mean SI and DSI latency over R seeds vs the exact finite-S expectation (CLT interval).
-
-    Per registered test (SI, DSI of each case): two-sided α = STATISTICAL_ALPHA = 1e-6 / 5 =
-    2e-7 (z = 5.20); power ≥ 0.99 against a shift of the mean by MONTE_CARLO_EFFECT = 3 % of
-    E[T]. R is the smallest sample with that power, computed from the exact standard deviation
-    σ of T (:func:`monte_carlo_moments`, a DP, no pilot needed): R = ⌈((z_{1−α/2} + z_{0.99})
-    σ / (0.03·E[T]))²⌉ up to the exact minimum. For the case a = 0.8, k = 3, N = 3, c = 1/2,
-    S = 20: SI E = 16.96, σ = 2.59 → R = 1468; DSI E = 13.49, σ = 1.38 → R = 658 (about 4 s
-    on the reference). The power is for the normal approximation with s ≈ σ (R ≥ 600, s is within
-    a few percent of σ).
-    """
-    offset = seed_offset()
-    for a, k, n_servers, c, tokens in MONTE_CARLO_CASES:
-        repeats = {}
-        for algorithm in ("si", "dsi"):
-            mean, sd = monte_carlo_moments(algorithm, a, k, n_servers, c, tokens)
-            repeats[algorithm] = monte_carlo_repeats(sd, MONTE_CARLO_EFFECT * mean, STATISTICAL_ALPHA)
-        check_monte_carlo_means(engine, acceptance=a, lookahead=k, sp_degree=n_servers, c=c,
-                                tokens=tokens, repeats=repeats, alpha=STATISTICAL_ALPHA,
-                                seed_offset=offset)
+def _long_greedy(engine: Engine, request: EngineRequest) -> None:
+    check_greedy_equality(engine, request, prop="long_greedy")
 
 
 CANONICAL = ("canonical",)
-TIMED = ("canonical", "timed")
+TIMED = ("canonical", "timed", "any_model")
+INJECTED = ("uniform_injection", "any_model")
+SCHEDULED = ("canonical", "schedule_trace", "any_model")
+
 
 SUITE: tuple[SuiteProperty, ...] = (
+    # -- the original suite: exact and deterministic first
     SuiteProperty("result_contract", "contract", (),
                   "S tokens in range(V), one non-decreasing time per token, latency = last time",
-                  _hypothesis(pst.generation_requests(max_length=10), check_result_contract, 10)),
+                  _hypothesis(lambda e: cases.engine_requests(e, max_length=10), check_result_contract, 10)),
     SuiteProperty("trajectory_equality", "trajectory", CANONICAL,
-                  "non-SI == SI == DSI token for token (random models, k, N, latencies, jitter)",
-                  _hypothesis(pst.generation_requests(max_length=12), check_trajectory_equality, 60)),
+                  "non-SI == SI == DSI token for token (random and tied models, k, N, latencies, jitter)",
+                  _hypothesis(lambda e: cases.engine_requests(e, max_length=12), check_trajectory_equality, 60)),
     SuiteProperty("greedy_equality", "greedy", (),
                   "greedy DSI/SI/non-SI == the target's greedy decode",
-                  _hypothesis(pst.generation_requests(modes=("greedy",)), check_greedy_equality, 25)),
+                  _hypothesis(lambda e: cases.engine_requests(e, modes=("greedy",)), check_greedy_equality, 25)),
     SuiteProperty("greedy_acceptances", "greedy", CANONICAL,
                   "greedy: accepted drafts == positions with argmax q = argmax p",
-                  _hypothesis(pst.generation_requests(modes=("greedy",)), check_greedy_acceptances, 25)),
-    SuiteProperty("exact_sequence_law", "exact", ("uniform_injection",),
+                  _hypothesis(lambda e: cases.engine_requests(e, modes=("greedy",)), check_greedy_acceptances, 25)),
+    SuiteProperty("exact_sequence_law", "exact", INJECTED,
                   "law of the first m <= 3 tokens by exact enumeration == target law",
-                  _hypothesis(_exact_cases(), _exact_law, 20)),
-    SuiteProperty("exact_acceptance_rate", "exact", ("uniform_injection",),
+                  _hypothesis(cases.exact_cases(), _exact_law, 20)),
+    SuiteProperty("exact_acceptance_rate", "exact", INJECTED,
                   "P[accept] == Σ min(p, q), exactly",
-                  _hypothesis(_exact_cases(), _exact_acceptance, 20)),
-    SuiteProperty("schedule_agreement", "schedule", ("canonical", "schedule_trace"),
+                  _hypothesis(cases.exact_cases(), _exact_acceptance, 20)),
+    # -- the blind spots: ties, stop tokens, processing combinations, shared state
+    SuiteProperty("greedy_ties", "greedy", ("any_model",),
+                  "greedy == target decode on rows with exact ties (lowest id), point masses, zeros, "
+                  "near-ties within 1e-6",
+                  _hypothesis(pst.generation_requests(modes=("greedy",), pairs=pst.tied_pairs(), max_length=16),
+                              _greedy_ties, 25)),
+    SuiteProperty("stop_tokens", "stop", (),
+                  "greedy, every algorithm: output == target decode cut just after the first stop token "
+                  "(a stop id in the prompt stops nothing), time per token, latency = stop time",
+                  _hypothesis(cases.stop_cases, _stop_tokens, 20)),
+    SuiteProperty("stop_trajectory", "stop", CANONICAL,
+                  "sampling: every algorithm (DSI both preemptions) == stop-free tokens cut at the first "
+                  "stop token",
+                  _hypothesis(lambda e: cases.stop_cases(e, modes=("sample",)), _stop_trajectory, 20)),
+    SuiteProperty("stopped_law", "exact", INJECTED,
+                  "exact law of the stopped sequence (<= m tokens) == the target's stopped law",
+                  _hypothesis(cases.stopped_cases(), _stopped_law, 15)),
+    SuiteProperty("processed_law", "exact", INJECTED,
+                  "exact law under temperature + top-k + top-p together (ties, zeros, exact top-p "
+                  "boundaries) == the independently processed target law",
+                  _hypothesis(cases.processed_cases(), _processed_law, 15)),
+    SuiteProperty("request_isolation", "isolation", (),
+                  "greedy: requests sharing prompts/prefixes across two models, forward then reversed, "
+                  "each == its target decode",
+                  _hypothesis(cases.shared_prompt_cases, check_request_isolation, 6)),
+    SuiteProperty("request_isolation_sampled", "isolation", CANONICAL,
+                  "sampling: shared prompts across models and processing, each request == its canonical "
+                  "tokens whatever ran before",
+                  _hypothesis(cases.shared_prompt_cases, check_request_isolation_sampled, 6)),
+    SuiteProperty("batch_consistency", "isolation", ("batching",),
+                  "generate_batch (prompts of different lengths, own S and stop tokens) == each request "
+                  "alone",
+                  _hypothesis(cases.batch_cases, check_batch_consistency, 10)),
+    SuiteProperty("vocab_mismatch", "contract", ("any_model",),
+                  "drafter vocabulary V±1: refused, or output == target greedy decode",
+                  _hypothesis(cases.vocab_mismatch_requests(), check_vocab_mismatch, 10)),
+    # -- the schedule of a wall-time engine (SPEC §8.1, §11.1)
+    SuiteProperty("schedule_agreement", "schedule", SCHEDULED,
                   "the engine's schedule (forwards, servers, rounds, times, cancellations) == the reference's",
                   _hypothesis(schedule_requests(), check_schedule_agreement, 100)),
-    SuiteProperty("kv_cache_reuse", "schedule", ("kv_cache",),
+    SuiteProperty("kv_cache_reuse", "schedule", ("kv_cache", "any_model"),
                   "each forward reuses exactly min(LCP, len − needed) cached positions of its server",
                   _hypothesis(schedule_requests(), check_cache_reuse, 30)),
-    SuiteProperty("timing_fidelity", "timing", ("schedule_trace",),
+    SuiteProperty("timing_fidelity", "timing", ("schedule_trace", "any_model"),
                   "observed times within the declared tolerance of the schedule (emulated and real latency)",
                   lambda engine, shrink=True: check_timing_fidelity(engine)),
+    # -- latency (virtual time, or the schedule a wall-time engine reports)
     SuiteProperty("illustration", "latency", TIMED,
                   "the paper's illustration: tokens by t = 14, 32, 56, 64", _illustration),
     SuiteProperty("latency_dominance", "latency", TIMED,
@@ -362,25 +287,87 @@ SUITE: tuple[SuiteProperty, ...] = (
                                                       with_processing=False), _dominance, 60)),
     SuiteProperty("warm_start_dominance", "latency", TIMED,
                   "prefill latencies, warm start: pathwise T_DSI <= T_nonSI (N >= 1)",
-                  _hypothesis(_warm_start_requests(), _warm_start_dominance, 40)),
+                  _hypothesis(cases.warm_start_requests(), _warm_start_dominance, 40)),
     SuiteProperty("exact_timing", "latency", TIMED,
                   "non-SI/SI times from the path (prefill included); DSI round-additive",
                   _hypothesis(pst.generation_requests(max_length=14, jitter=False, modes=("sample",),
                                                       with_processing=False), check_exact_timing, 40)),
+    # -- long generations
+    SuiteProperty("long_greedy", "greedy", ("any_model",),
+                  "S in 100..300, whole-prefix models: greedy == target decode",
+                  _hypothesis(pst.long_requests(modes=("greedy",)), _long_greedy, 4)),
+    SuiteProperty("canonical_tokens", "trajectory", ("canonical", "any_model"),
+                  "sampling, S in 100..300: every algorithm == the canonical sequence recomputed "
+                  "independently",
+                  _hypothesis(cases.canonical_cases(), check_canonical_tokens, 8)),
+    # -- statistical last
     SuiteProperty("monte_carlo_means", "statistical", TIMED,
                   "mean SI/DSI latency == exact finite-S expectation (CLT interval, α stated)",
-                  _monte_carlo),
+                  run_monte_carlo_means),
     SuiteProperty("statistical_law", "statistical", (),
-                  "χ² of the first m tokens vs the exact target law (α, power, n stated)",
-                  _statistical),
+                  "χ² of the first m tokens (and of a stopped sequence) vs the exact target law "
+                  "(α, power, n stated)",
+                  run_statistical_law),
 )
 
 PROPERTIES = {prop.name: prop for prop in SUITE}
 
 
-def run_property(name: str, engine: Engine, *, shrink: bool = True) -> None:
+def run_property(name: str, engine: Engine, *, shrink: bool = True) -> list[dict[str, object]] | None:
     """Run one property by name against ``engine``."""
-    PROPERTIES[name].run(engine, shrink=shrink)
+    return PROPERTIES[name].run(engine, shrink=shrink)
+
+
+VERDICTS = ("pass", "fail", "error", "not applicable")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running one property on one engine gave.
+
+    verdict: "pass"; "fail" (a PropertyViolation: the engine broke the property); "error"
+        (the engine raised something else under the property: also a failure); "not
+        applicable" (``missing`` names the capabilities the engine does not declare).
+    evidence: the violation's message, with Hypothesis' falsifying example (shrunk when
+        ``shrink``) — empty on a pass.
+    records: the statistical tests run (α, power, effect, n, statistic, p-value).
+    plans: the statistical tests' plans (α, power, effect, n), also for a failed or skipped run.
+    """
+
+    name: str
+    verdict: str
+    seconds: float
+    evidence: str = ""
+    missing: tuple[str, ...] = ()
+    records: tuple[dict[str, object], ...] = ()
+    plans: tuple[dict[str, object], ...] = field(default=(), compare=False)
+
+    @property
+    def failed(self) -> bool:
+        """True for "fail" and "error"."""
+        return self.verdict in ("fail", "error")
+
+
+def _evidence(exc: BaseException) -> str:
+    notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("Falsifying example")]
+    message = str(exc) if isinstance(exc, PropertyViolation) else f"{type(exc).__name__}: {exc}"
+    return "\n".join([message, *notes])
+
+
+def evaluate(prop: SuiteProperty, engine: Engine, *, shrink: bool = True) -> Outcome:
+    """Run ``prop`` on ``engine`` (unless not applicable) and classify the outcome."""
+    missing = prop.missing(engine)
+    plans = tuple(statistical_plans(prop.name, engine)) if prop.kind == "statistical" and not missing else ()
+    if missing:
+        return Outcome(prop.name, "not applicable", 0.0, missing=missing)
+    start = time.perf_counter()
+    try:
+        records = prop.run(engine, shrink=shrink) or []
+    except PropertyViolation as exc:
+        return Outcome(prop.name, "fail", time.perf_counter() - start, _evidence(exc), plans=plans)
+    except Exception as exc:  # the engine crashed under the property: a failure too
+        return Outcome(prop.name, "error", time.perf_counter() - start, _evidence(exc), plans=plans)
+    return Outcome(prop.name, "pass", time.perf_counter() - start, records=tuple(records), plans=plans)
 
 
 def failures(engine: Engine, *, stop_at_first: bool = True,
@@ -404,13 +391,8 @@ def failures(engine: Engine, *, stop_at_first: bool = True,
 def failure_of(prop: SuiteProperty, engine: Engine) -> str | None:
     """Run one property without shrinking: None if it holds, else why it failed (a crash of
     the engine under the property counts as a failure)."""
-    try:
-        prop.run(engine, shrink=False)
-    except PropertyViolation as exc:
-        return str(exc)
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+    outcome = evaluate(prop, engine, shrink=False)
+    return outcome.evidence if outcome.failed else None
 
 
 def first_failure(engine: Engine) -> tuple[str, str] | None:

@@ -16,8 +16,8 @@ def test_dsi_mutants_json_reports_kills(capsys: pytest.CaptureFixture[str]) -> N
     assert status == 0
     assert [m["name"] for m in out["mutants"]] == ["always_accept", "drafter_stale_prefix"]
     for row in out["mutants"]:
-        assert set(row) >= {"name", "bug_class", "killed", "killed_by", "seconds"}
-        assert row["killed"] is True
+        assert set(row) >= {"name", "engine", "bug_class", "killed", "killed_by", "seconds"}
+        assert row["killed"] is True and row["engine"] == "reference"
     assert out["mutants"][0]["killed_by"] == "exact_sequence_law"
     assert out["mutants"][1]["killed_by"] == "trajectory_equality"
 

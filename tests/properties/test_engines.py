@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
-from properties.engines import Engine, EngineRequest, ReferenceEngine, engine_from_env, get_engine
+from properties.engines import (
+    Capabilities,
+    Engine,
+    EngineRequest,
+    ReferenceEngine,
+    engine_from_env,
+    get_engine,
+    speculative_algorithm,
+)
 from reference import generate
 from reference.errors import ConfigError
 from reference.latency import LatencyModel
@@ -63,3 +74,30 @@ def test_runtime_adapter_matches_the_reference_tokens() -> None:
     for algorithm in ("dsi", "si", "nonsi"):
         expected = ReferenceEngine().generate(request.but(algorithm=algorithm)).tokens
         assert runtime.generate(request.but(algorithm=algorithm)).tokens == expected
+
+
+def test_mutants_are_engines_by_name() -> None:
+    engine = get_engine("mutant:stop_ignored")
+    assert isinstance(engine, Engine) and engine.name == "mutant:stop_ignored"
+    with pytest.raises(ConfigError, match="unknown mutant 'nope'"):
+        get_engine("mutant:nope")
+
+
+def _broken_factory() -> Engine:
+    raise RuntimeError("no GPU here")
+
+
+def test_a_factory_that_raises_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "broken_engine_module", types.SimpleNamespace(make=_broken_factory))
+    with pytest.raises(ConfigError, match="raised RuntimeError: no GPU here"):
+        get_engine("broken_engine_module:make")
+
+
+def test_statistical_cases_fall_back_to_the_engines_speculative_algorithm() -> None:
+    class SIOnly:
+        name = "si-only"
+        capabilities = Capabilities(canonical=False, virtual_time=False, wall_time=False, uniform_injection=False,
+                                    algorithms=frozenset({"si", "plain"}))
+
+    assert speculative_algorithm(SIOnly(), "dsi") == "si"
+    assert speculative_algorithm(ReferenceEngine(), "dsi") == "dsi"

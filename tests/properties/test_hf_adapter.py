@@ -33,3 +33,35 @@ def test_hf_engine_refuses_what_it_cannot_do(pair: tuple[object, object]) -> Non
     target, drafter = pair
     with pytest.raises(ConfigError):
         HFAssistedEngine().generate(EngineRequest(target, drafter, (1,), 2, algorithm="dsi"))  # type: ignore[arg-type]
+
+
+def test_transformers_top_k_and_top_p_differ_from_spec_processing_on_ties() -> None:
+    """A documented difference (docs/hf_assisted_generation.md), pinned so a change shows.
+
+    Row (3/8, 3/8, 1/4). SPEC §10: top-k = 1 keeps the lowest id of the tie; top-k = 2 then
+    top-p = 1/2 measures mass on the full row (3/8 < 1/2 <= 3/4: two ids). transformers keeps
+    every id tied with the k-th logit, and measures top-p on the renormalised top-k row
+    ((1/2, 1/2): one id reaches 1/2).
+    """
+    import numpy as np
+    import torch
+    from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
+
+    from reference.processing import SamplingConfig, process
+
+    row = np.array([3, 3, 2]) / 8
+    logits = torch.log(torch.tensor([row.tolist()], dtype=torch.float64))
+    hf_top1 = torch.softmax(TopKLogitsWarper(top_k=1)(None, logits), -1)[0].tolist()
+    assert hf_top1 == [0.5, 0.5, 0.0] and process(row, SamplingConfig(top_k=1)).tolist() == [1.0, 0.0, 0.0]
+    hf_both = torch.softmax(TopPLogitsWarper(top_p=0.5)(None, TopKLogitsWarper(top_k=2)(None, logits)), -1)[0]
+    assert int((hf_both > 0).sum()) == 1
+    assert process(row, SamplingConfig(top_k=2, top_p=0.5)).tolist() == [0.5, 0.5, 0.0]
+
+
+def test_hf_engine_stops_at_the_first_stop_token(pair: tuple[object, object]) -> None:
+    from properties.stopping import check_stop_tokens
+
+    target, drafter = pair
+    for pick in (0, 4):
+        check_stop_tokens(HFAssistedEngine(), EngineRequest(target, drafter, (1, 2), 10, algorithm="si",  # type: ignore[arg-type]
+                                                            lookahead=2), pick)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from properties.engines import Engine
+from properties.engines import Capabilities, Engine
 from properties.suite import PROPERTIES, REGISTERED_STATISTICAL_TESTS, STATISTICAL_ALPHA, SUITE
 
 
@@ -18,10 +18,17 @@ def test_engine_satisfies_property(engine: Engine, name: str) -> None:
 
 def test_suite_covers_every_property_of_spec_section_7() -> None:
     kinds = {prop.kind for prop in SUITE}
-    assert kinds == {"contract", "trajectory", "greedy", "exact", "latency", "statistical", "schedule", "timing"}
+    assert kinds == {"contract", "trajectory", "greedy", "stop", "isolation", "exact", "latency", "statistical",
+                     "schedule", "timing"}
 
 
 def test_statistical_level_is_the_bonferroni_share_of_one_in_a_million() -> None:
-    # 3 χ² tests + SI and DSI Monte Carlo means = 5 registered tests -> 1e-6 / 5.
-    assert REGISTERED_STATISTICAL_TESTS == 5
-    assert pytest.approx(2e-7) == STATISTICAL_ALPHA
+    # 5 χ² tests (a stopped sequence, processing on tied rows) + SI and DSI Monte Carlo means = 7.
+    assert REGISTERED_STATISTICAL_TESTS == 7
+    assert pytest.approx(1e-6 / 7) == STATISTICAL_ALPHA
+
+
+def test_capabilities_a_property_needs_exist() -> None:
+    fields = set(Capabilities.__dataclass_fields__)
+    derived = {name for name in dir(Capabilities) if isinstance(getattr(Capabilities, name), property)}
+    assert {cap for prop in SUITE for cap in prop.requires} <= fields | derived
