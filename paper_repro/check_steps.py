@@ -122,12 +122,12 @@ SWEEP_ENGINES = ("reference", "runtime")
 def sweep(engine_names: tuple[str, ...] = SWEEP_ENGINES,
           names: tuple[str, ...] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Run each property of the suite (or the ``names`` given) on each engine it applies to,
-    without shrinking; engines by name or ``module:factory`` (:func:`properties.engines.get_engine`).
+    without shrinking; engines by name or ``module:factory`` (:func:`properties.selection.get_engine`).
 
     Returns ``{property: {engine: {"status": "pass" | "fail" | "n/a", "seconds", "message"}}}``.
     """
-    from properties.engines import get_engine
     from properties.profiles import register_profiles
+    from properties.selection import get_engine
     from properties.suite import SUITE, failure_of
 
     register_profiles()

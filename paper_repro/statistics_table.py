@@ -25,8 +25,8 @@ from reference.errors import DSIError
 def statistics_rows(engine_name: str = "reference") -> dict[str, list[dict[str, Any]]]:
     """Run every registered statistical test on the engine; never raises on a failing test."""
     from properties.distribution import float_target_law, sample_counts
-    from properties.engines import get_engine
     from properties.latency import check_monte_carlo_means
+    from properties.selection import get_engine
     from properties.statistics import chi_square_gof
     from properties.suite import (
         MONTE_CARLO_CASES,

@@ -24,16 +24,17 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from properties.engines import Engine, get_engine
+from properties.engines import Engine
 from properties.profiles import PROFILES, active_profile, using_profile
+from properties.selection import get_engine
 from properties.suite import PROPERTIES, SUITE, Outcome, evaluate
 from reference.errors import ConfigError
+from reference.files import atomic_write_text
 
 #: Capabilities, in words, for "not applicable" lines.
 CAPABILITY_WORDS = {
@@ -150,25 +151,6 @@ def write_report(report: CheckReport, path: str | Path) -> Path:
     path = Path(path)
     text = json.dumps(report.as_json(), indent=1) + "\n" if path.suffix == ".json" else report.markdown()
     return atomic_write_text(path, text)
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temporary file in the same directory, then rename it over ``path``."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ConfigError(f"cannot write {str(path)!r}: no directory {str(path.parent)!r}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the report private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def summary_lines(report: CheckReport) -> list[str]:

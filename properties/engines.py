@@ -20,12 +20,11 @@ declares what it can do in :class:`Capabilities`:
 Distribution and greedy properties apply to every engine; the others check the capability
 they need and are skipped by the suite (not by a test) for an engine that lacks it.
 
-One switch chooses the engine: the environment variable ``DSI_ENGINE`` (``reference`` by
-default, ``runtime`` for gpu_runtime/ through :mod:`properties.runtime_adapter`, or
-``module:attribute`` naming a zero-argument factory for other adapters);
-:func:`engine_from_env` reads it.
+One switch chooses the engine (:mod:`properties.selection`): ``DSI_ENGINE``, ``dsi check
+--engine`` or ``pytest --dsi-engine`` name ``reference``, ``runtime``, ``mutant:NAME`` or a
+``module:attribute`` factory.
 
-The reference adapter runs the event simulations of ``reference/algorithms`` with a
+The reference adapter runs the one scheduler (``reference/scheduler``) on the virtual driver with a
 :class:`PropertyRequest`, a :class:`~reference.algorithms.canonical.Request` whose draft,
 kernel and probability hooks are methods, so a mutant engine is a subclass away
 (``properties/mutants.py``) and ``reference/`` is never edited.
@@ -33,8 +32,6 @@ kernel and probability hooks are methods, so a mutant engine is a subclass away
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -51,7 +48,6 @@ from reference.randomness import check_seed, u
 from reference.results import Result
 from reference.scheduler import DSIScheduler, VirtualDriver, build_scheduler
 
-ENGINE_VARIABLE = "DSI_ENGINE"
 ALGORITHMS = ("dsi", "si", "nonsi", "plain")
 
 #: A uniform source replacing ``u(seed, position, stream)``.
@@ -237,53 +233,6 @@ class ReferenceEngine:
         return [self.generate(request) for request in requests]
 
 
-# ---------------------------------------------------------------- the switch
-
-def _runtime() -> Engine:
-    from properties.runtime_adapter import RuntimeAdapter
-
-    return RuntimeAdapter()
-
-
-_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine, "runtime": _runtime}
-
-
-def register_engine(name: str, factory: Callable[[], Engine]) -> None:
-    """Make ``DSI_ENGINE=name`` select ``factory()`` (for adapters that live elsewhere)."""
-    _FACTORIES[name] = factory
-
-
-def get_engine(spec: str) -> Engine:
-    """An engine by registered name, ``mutant:NAME`` (the catalogue of ``properties.mutants``),
-    or ``module:attribute`` (a zero-argument factory)."""
-    if spec.startswith("mutant:"):
-        from properties.mutants import MUTANTS
-
-        name = spec.removeprefix("mutant:")
-        if name not in MUTANTS:
-            raise ConfigError(f"unknown mutant {name!r}; known: {sorted(MUTANTS)}")
-        engine = MUTANTS[name].build()
-    elif spec in _FACTORIES:
-        engine = _FACTORIES[spec]()
-    elif ":" in spec:
-        module_name, _, attribute = spec.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"engine {spec!r} cannot be imported: {exc}") from None
-        try:
-            engine = factory()
-        except Exception as exc:  # the factory is third-party code: report, do not crash
-            raise ConfigError(f"engine factory {spec!r} raised {type(exc).__name__}: {exc}") from exc
-    else:
-        raise ConfigError(
-            f"unknown engine {spec!r}; expected one of {sorted(_FACTORIES)} or 'module:factory'"
-        )
-    if not isinstance(engine, Engine):
-        raise ConfigError(f"engine {spec!r} does not implement the engine protocol: {engine!r}")
-    return engine
-
-
 def supports(engine: Engine, algorithm: str) -> bool:
     """True when the engine declares ``algorithm``."""
     return algorithm in engine.capabilities.algorithms
@@ -300,6 +249,3 @@ def speculative_algorithm(engine: Engine, preferred: str = "dsi") -> str:
     raise EngineContractError(f"{engine.name} declares no algorithm of {ALGORITHMS}")
 
 
-def engine_from_env() -> Engine:
-    """The engine named by ``DSI_ENGINE`` (``reference`` when unset)."""
-    return get_engine(os.environ.get(ENGINE_VARIABLE, "reference"))

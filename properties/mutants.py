@@ -421,9 +421,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Run the catalogue; exit 0 iff every mutant was killed."""
-    from properties.check import atomic_write_text
     from properties.kill_matrix import matrix_markdown, replace_block
     from properties.profiles import active_profile, register_profiles
+    from reference.files import atomic_write_text
 
     if args.write_docs and not args.all_properties:
         raise ConfigError("--write-docs needs --all-properties (the matrix needs every property on every mutant)")

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from properties.engines import Engine, get_engine
+from properties.engines import Engine
 from properties.profiles import PROFILES, active_profile, using_profile
+from properties.selection import get_engine
 from properties.suite import SUITE, SuiteProperty, evaluate
 from reference.errors import DSIError
 

@@ -85,7 +85,8 @@ def check_output_file(path: PathLike, *, what: str = "output file") -> Path:
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename (the
+    file gets the mode a plain ``open`` would give it under the current umask)."""
     path = _as_path(path, "output file")
     tmp = None
     try:
@@ -93,6 +94,9 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would (mkstemp's 0600 hides results)
         os.replace(tmp, path)
     except OSError as exc:
         if tmp is not None:

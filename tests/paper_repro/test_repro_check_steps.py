@@ -9,8 +9,8 @@ import pytest
 
 from paper_repro import check_steps
 from paper_repro.settings import StepContext
-from properties.engines import register_engine
 from properties.mutants import MUTANTS, MutantOutcome
+from properties.selection import register_engine
 
 
 def test_sweep_passes_the_reference_and_fails_a_broken_kernel() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from properties.engines import Engine, engine_from_env, get_engine
+from properties.engines import Engine
+from properties.selection import engine_from_env, get_engine
 
 
 @pytest.fixture(scope="session")

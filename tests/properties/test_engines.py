@@ -12,10 +12,9 @@ from properties.engines import (
     Engine,
     EngineRequest,
     ReferenceEngine,
-    engine_from_env,
-    get_engine,
     speculative_algorithm,
 )
+from properties.selection import engine_from_env, get_engine
 from reference import generate
 from reference.errors import ConfigError
 from reference.latency import LatencyModel
