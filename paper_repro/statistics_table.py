@@ -1,8 +1,8 @@
 """The registered statistical tests of the property suite, run on one engine, as a table.
 
-For each χ² test of :func:`properties.suite.statistical_cases`: bins, level α, power against TV
+For each χ² test of :func:`properties.statistical_suite.statistical_cases`: bins, level α, power against TV
 0.05, sample size n and the χ² statistic (df) with its p-value; for each Monte Carlo case of
-:data:`properties.suite.MONTE_CARLO_CASES`: R per algorithm (sized from the exact standard
+:data:`properties.statistical_suite.MONTE_CARLO_CASES`: R per algorithm (sized from the exact standard
 deviation), the sample mean, the exact expectation and the half-width of the interval. These are
 the numbers of docs/mutants.md ("Statistics: α, power, sample sizes"), computed on seeds
 0..n−1 (the ``ci`` profile's seeds).
@@ -28,7 +28,7 @@ def statistics_rows(engine_name: str = "reference") -> dict[str, list[dict[str, 
     from properties.latency import check_monte_carlo_means
     from properties.selection import get_engine
     from properties.statistics import chi_square_gof
-    from properties.suite import (
+    from properties.statistical_suite import (
         MONTE_CARLO_CASES,
         MONTE_CARLO_EFFECT,
         STATISTICAL_ALPHA,

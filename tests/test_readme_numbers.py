@@ -123,7 +123,7 @@ def test_illustration_numbers_are_what_the_illustration_command_computes() -> No
 def test_mutant_and_statistics_numbers_match_the_catalogue_and_the_suite() -> None:
     from properties.distribution import plan_for
     from properties.mutants import MUTANTS
-    from properties.suite import STATISTICAL_ALPHA
+    from properties.statistical_suite import STATISTICAL_ALPHA
 
     assert f"{len(MUTANTS)}/{len(MUTANTS)} broken engines killed" in _row(LINES, "mutants")
     row = _row(LINES, "DSI is lossless")
