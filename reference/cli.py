@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "properties.cli",
     "gpu_runtime.cli",
     "paper_repro.cli",
+    "soak.cli",
 )
 
 
