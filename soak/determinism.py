@@ -30,8 +30,9 @@ Time units: most runs use ``TIME_UNIT_S`` = 0.1 ms per latency unit, so that 10,
 in minutes. Floors that short are below this machine's cost of one forward and one thread
 hand-off, so every forward overruns and the observed times trail the schedule by the
 accumulated overhead (the schedule is unchanged, SPEC §8.1): their lags are recorded, not
-checked. A fifth of the runs (*timed*) use ``TIMED_UNIT_S`` = 1 ms, floors the machine can keep,
-and there the observed lags (tokens after their nominal time, forwards taken after their
+checked. A fifth of the runs (*timed*) use the floors of the ``timing_fidelity`` property,
+which a busy machine can keep: a target forward ``TIMED_UNIT_S`` = 5 ms, a draft at least 1 ms
+(c ≥ 1/5); there the observed lags (tokens after their nominal time, forwards taken after their
 nominal start) must stay within ``TIMING_TOLERANCE_S`` + ``PROBE_FACTOR`` × the wake-up delay a
 bare sleeping thread saw meanwhile (:class:`gpu_runtime.jitter.WakeupProbe`), the rule of the
 ``timing_fidelity`` property.
@@ -51,17 +52,19 @@ import numpy as np
 from gpu_runtime.engine import TIMING_TOLERANCE_S, RuntimeEngine
 from gpu_runtime.floors import Floors
 from gpu_runtime.jitter import WakeupProbe
-from properties.schedule import timing_lags
+from properties.schedule import FIDELITY_DRAFTER_S, FIDELITY_TARGET_S, timing_lags
 from reference.generate import generate
-from reference.latency import LatencyModel
+from reference.latency import LatencyModel, to_fraction
 from reference.scheduler.agreement import trace_differences
 from reference.toy_models import MixtureDrafter, SyntheticAcceptancePair, TabularLM
 
 MODES = ("model-jitter", "extra-jitter", "real-compute")
 #: Seconds per latency unit: a target forward's floor is 0.1 ms, so 10,000 runs fit in minutes.
 TIME_UNIT_S = 1e-4
-#: Seconds per latency unit of the timed runs (lags checked) and their share of all runs.
-TIMED_UNIT_S, TIMED_SHARE = 1e-3, 0.2
+#: Seconds per latency unit of the timed runs (lags checked), their least drafter latency c (the
+#: floors of the timing_fidelity property) and their share of all runs.
+TIMED_UNIT_S, TIMED_SHARE = FIDELITY_TARGET_S, 0.2
+TIMED_MIN_C = to_fraction(FIDELITY_DRAFTER_S) / to_fraction(FIDELITY_TARGET_S)
 #: Failures kept in full in the summary (the counts cover all of them).
 KEPT_FAILURES = 20
 #: The runtime under test (each case sets its time unit and delays on it).
@@ -117,6 +120,7 @@ def draw_case(seed: int, index: int) -> JitterCase:
     """Run ``index`` of soak seed ``seed`` (a pure function of both)."""
     rng = np.random.default_rng((seed, index))
     mode = MODES[int(rng.choice(3, p=[0.4, 0.4, 0.2]))]
+    unit = TIMED_UNIT_S if rng.random() < TIMED_SHARE else TIME_UNIT_S
     algorithm = str(rng.choice(["dsi", "si", "nonsi", "plain"], p=[0.55, 0.2, 0.15, 0.1]))
     k = int(rng.integers(1, 7))
     n_servers = None if rng.random() < 0.15 else int(rng.integers(1, 6))
@@ -130,6 +134,8 @@ def draw_case(seed: int, index: int) -> JitterCase:
         c = min(Fraction(1, k * int(rng.integers(1, 4))), Fraction(1))
     else:
         c = Fraction(int(rng.integers(1, 11)), 10)
+    if unit == TIMED_UNIT_S:
+        c = max(c, TIMED_MIN_C)
     latency: dict = {}
     if rng.random() < 0.3:
         latency["target_prefill"] = Fraction(int(rng.integers(2, 9)), 2)
@@ -149,7 +155,6 @@ def draw_case(seed: int, index: int) -> JitterCase:
     if rng.random() < 0.15:
         kwargs["stop_tokens"] = (int(rng.integers(V)),)
     prompt = tuple(int(t) for t in rng.integers(0, V, size=int(rng.integers(1, 4))))
-    unit = TIMED_UNIT_S if rng.random() < TIMED_SHARE else TIME_UNIT_S
     extra = 0.0 if mode == "model-jitter" else float(rng.uniform(0, 3)) * unit
     return JitterCase(seed, index, mode, kwargs, prompt, int(rng.integers(1, 25)), models, extra,
                       int(rng.integers(2**31)), unit)
@@ -164,6 +169,7 @@ class CaseOutcome:
     algorithm: str
     timed: bool
     problems: list[str] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)  # what failed: tokens, schedule, lag, error
     worst_lag_s: float = 0.0
     allowance_s: float = 0.0
     probe_worst_s: float = 0.0
@@ -185,24 +191,29 @@ def run_case(case: JitterCase, runtime: RuntimeEngine = _RUNTIME) -> CaseOutcome
         with WakeupProbe() as probe:
             got = engine.generate(target, drafter, case.prompt, case.max_new_tokens,
                                   **{**kwargs, "latency": runtime_latency})
-        if case.mode == "model-jitter":
-            outcome.problems += trace_differences(expected, got)
-        else:
-            if got.tokens != expected.tokens:
-                outcome.problems.append(f"tokens {got.tokens} != the reference's {expected.tokens}")
+        if got.tokens != expected.tokens:
+            outcome.kinds.add("tokens")
+            outcome.problems.append(f"tokens {got.tokens} != the reference's {expected.tokens}")
+        if case.mode != "real-compute":  # the schedule: the reference with the same durations
+            same = expected
             if case.mode == "extra-jitter":
                 floors = Floors(kwargs["latency"], unit, case.extra_jitter_s, case.jitter_seed)
-                replayed = generate(target, drafter, case.prompt, case.max_new_tokens,
-                                    **{**kwargs, "latency": FloorDurations(floors)})
-                outcome.problems += [f"with the runtime's durations: {p}" for p in trace_differences(replayed, got)]
+                same = generate(target, drafter, case.prompt, case.max_new_tokens,
+                                **{**kwargs, "latency": FloorDurations(floors)})
+            differences = [p for p in trace_differences(same, got) if not p.startswith("tokens ")]
+            if differences:
+                outcome.kinds.add("schedule")
+                outcome.problems += [f"schedule: {p}" for p in differences]
         tokens, starts = timing_lags(got, unit)
         outcome.worst_lag_s = max(tokens + starts, default=0.0)
         outcome.probe_worst_s = probe.worst_s
         outcome.allowance_s = probe.allowance(TIMING_TOLERANCE_S)
         if case.timed and outcome.worst_lag_s > outcome.allowance_s:
+            outcome.kinds.add("lag")
             outcome.problems.append(f"lag {outcome.worst_lag_s * 1e3:.1f} ms beyond the allowance "
                                     f"{outcome.allowance_s * 1e3:.1f} ms")
     except Exception as exc:  # any error is a failure of the run, reported with its case
+        outcome.kinds.add("error")
         outcome.problems.append(f"{type(exc).__name__}: {exc}")
     outcome.seconds = time.perf_counter() - began
     return outcome
@@ -220,6 +231,7 @@ class JitterSummary:
     seed: int
     runs: int = 0
     failed: int = 0
+    failed_by_kind: dict = field(default_factory=dict)  # tokens, schedule, lag, error (a run may count twice)
     by_mode: dict = field(default_factory=dict)
     by_algorithm: dict = field(default_factory=dict)
     trace_compared: int = 0  # runs whose full schedule was compared (model-jitter, extra-jitter)
@@ -250,9 +262,12 @@ class JitterSummary:
         self.worst_probe_ms = max(self.worst_probe_ms, outcome.probe_worst_s * 1e3)
         if outcome.problems:
             self.failed += 1
+            for kind in outcome.kinds:
+                self.failed_by_kind[kind] = self.failed_by_kind.get(kind, 0) + 1
             if len(self.failures) < KEPT_FAILURES:
                 case = draw_case(self.seed, outcome.index)
-                self.failures.append({"case": outcome.index, "mode": outcome.mode, "request": case.describe(),
+                self.failures.append({"case": outcome.index, "mode": outcome.mode, "kinds": sorted(outcome.kinds),
+                                      "request": case.describe(),
                                       "problems": outcome.problems[:3], "replay": replay_command(self.seed,
                                                                                                  outcome.index)})
 
@@ -260,6 +275,7 @@ class JitterSummary:
         out = asdict(self)
         out["by_mode"] = dict(sorted(Counter(self.by_mode).items()))
         out["by_algorithm"] = dict(sorted(Counter(self.by_algorithm).items()))
+        out["failed_by_kind"] = dict(sorted(self.failed_by_kind.items()))
         return out
 
 
@@ -288,7 +304,8 @@ def run_jitter(seed: int, runs: int, *, workers: int = 1, chunk: int = 25,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m soak.determinism --seed S (--case I | --runs R [--workers W])``: JSON on stdout."""
+    """``python -m soak.determinism --seed S (--case I | --runs R [--workers W]) [--mutant M | --all-mutants]``:
+    JSON on stdout; exit 1 when a run failed (not with ``--all-mutants``, which reports)."""
     import json
 
     from properties.runtime_mutants import RUNTIME_MUTANTS
@@ -301,17 +318,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--mutant", choices=[m[0] for m in RUNTIME_MUTANTS],
                         help="run against this runtime mutant instead (properties/runtime_mutants.py)")
+    parser.add_argument("--all-mutants", action="store_true",
+                        help="run the cases against every runtime mutant: failed runs per mutant")
     args = parser.parse_args(argv)
+    if args.runs < 1 or args.workers < 1:
+        parser.error("--runs and --workers must be >= 1")
+    if args.all_mutants:
+        table = {}
+        for name, *_, factory in RUNTIME_MUTANTS:
+            summary = run_jitter(args.seed, args.runs, workers=args.workers, runtime=factory().runtime)
+            table[name] = {"failed": summary.failed, "runs": summary.runs,
+                           "first": summary.failures[0]["problems"][0] if summary.failures else None}
+        print(json.dumps(table, indent=2))
+        return 0
     runtime = _RUNTIME
     if args.mutant:
         runtime = next(factory for name, *_, factory in RUNTIME_MUTANTS if name == args.mutant)().runtime
     if args.case is not None:
         case = draw_case(args.seed, args.case)
         outcome = run_case(case, runtime)
-        print(json.dumps({"request": case.describe(), **asdict(outcome)}, indent=2))
+        print(json.dumps({"request": case.describe(), **asdict(outcome), "kinds": sorted(outcome.kinds)}, indent=2))
         return 1 if outcome.problems else 0
-    if args.runs < 1 or args.workers < 1:
-        parser.error("--runs and --workers must be >= 1")
     summary = run_jitter(args.seed, args.runs, workers=args.workers, runtime=runtime)
     print(json.dumps(summary.as_dict(), indent=2))
     return 1 if summary.failed else 0

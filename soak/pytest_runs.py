@@ -92,6 +92,10 @@ def run_package(package: Package, *, round_: int, seed: int, profile: str, scrat
             run.timed_out = True
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        except BaseException:  # interrupted: the process is in a session of its own, end it too
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
     run.seconds = time.perf_counter() - began
     read_events(run, package, events, profile)
     if run.timed_out:

@@ -111,9 +111,9 @@ def _jitter_lines(jitter: dict | None) -> list[str]:
     algorithms = ", ".join(f"{name} {count}" for name, count in jitter["by_algorithm"].items())
     lines += [
         f"{jitter['runs']} runtime runs ({modes}; {algorithms}) on {jitter['workers']} worker processes in "
-        f"{jitter['seconds']:.0f} s: **{jitter['failed']} failed**. Tokens equal to the reference's in every "
-        f"run; the schedule equal to the reference's, exactly, in the {jitter['trace_compared']} runs with "
-        "emulated latency.",
+        f"{jitter['seconds']:.0f} s: **{jitter['failed']} failed**{_kinds(jitter['failed_by_kind'])}. Compared "
+        f"with the reference: the tokens in every run, the whole schedule (exactly) in the "
+        f"{jitter['trace_compared']} runs with emulated latency.",
         "",
         f"Timed runs ({jitter['timed']}, {jitter['timed_unit_s'] * 1e3:g} ms per latency unit): worst lag "
         f"{jitter['worst_lag_ms']:.1f} ms, worst lag beyond 3 × the wake-up probe "
@@ -126,6 +126,10 @@ def _jitter_lines(jitter: dict | None) -> list[str]:
         lines += ["", f"- case {failure['case']} ({failure['request']}): {' | '.join(failure['problems'])}; "
                       f"replay: `{failure['replay']}`"]
     return lines
+
+
+def _kinds(counts: dict) -> str:
+    return " (" + ", ".join(f"{kind} {count}" for kind, count in counts.items()) + ")" if counts else ""
 
 
 def _ms(value: float | None) -> str:

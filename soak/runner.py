@@ -83,6 +83,7 @@ def run_soak(config: SoakConfig, out: Path, *, command: str,
     runs: list[PackageRun] = []
     jitter: JitterSummary | None = None
     with tempfile.TemporaryDirectory(prefix="dsi-soak-") as scratch, CpuLoad(config.load):
+        progress(f"soak seed {config.seed}, profile {config.profile}, {config.load} load processes")
         if config.jitter_runs:
             progress(f"determinism under jitter: {config.jitter_runs} runtime runs on {config.workers} processes")
             jitter = run_jitter(config.seed, config.jitter_runs, workers=config.workers)
