@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, help="soak seed (default: fresh; every run's seed derives from it)")
     parser.add_argument("--jitter-runs", type=int, default=DEFAULT_JITTER_RUNS,
                         help=f"runtime runs under random delays (default {DEFAULT_JITTER_RUNS}; 0 skips them)")
-    parser.add_argument("--workers", type=int, default=cpus, help=f"processes for those runs (default {cpus})")
+    parser.add_argument("--workers", type=int,
+                        help="processes for those runs (default: the CPUs the load leaves, at least 1)")
     parser.add_argument("--package", action="append", metavar="NAME",
                         help="soak only these (repeatable): " + ", ".join(p.name for p in default_packages())
                              + ", or a test path")
@@ -48,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace) -> int:
     config = SoakConfig(minutes=args.minutes, profile=args.profile, load=args.load,
                         seed=args.seed if args.seed is not None else secrets.randbits(63),
-                        jitter_runs=args.jitter_runs, workers=args.workers,
+                        jitter_runs=args.jitter_runs, workers=args.workers if args.workers is not None
+                        else max(1, (os.cpu_count() or 1) - args.load),
                         package_timeout_s=60 * args.package_timeout_minutes,
                         packages=tuple(select_packages(args.package)))
     words = ["dsi", "soak", "--minutes", f"{config.minutes:g}", "--profile", config.profile, "--load",

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -174,6 +175,7 @@ class CaseOutcome:
     allowance_s: float = 0.0
     probe_worst_s: float = 0.0
     seconds: float = 0.0
+    loadavg: float = 0.0  # the machine's 1-minute load average when the run ended
 
 
 def run_case(case: JitterCase, runtime: RuntimeEngine = _RUNTIME) -> CaseOutcome:
@@ -216,6 +218,7 @@ def run_case(case: JitterCase, runtime: RuntimeEngine = _RUNTIME) -> CaseOutcome
         outcome.kinds.add("error")
         outcome.problems.append(f"{type(exc).__name__}: {exc}")
     outcome.seconds = time.perf_counter() - began
+    outcome.loadavg = os.getloadavg()[0]
     return outcome
 
 
@@ -267,6 +270,7 @@ class JitterSummary:
             if len(self.failures) < KEPT_FAILURES:
                 case = draw_case(self.seed, outcome.index)
                 self.failures.append({"case": outcome.index, "mode": outcome.mode, "kinds": sorted(outcome.kinds),
+                                      "loadavg": outcome.loadavg, "probe_worst_ms": outcome.probe_worst_s * 1e3,
                                       "request": case.describe(),
                                       "problems": outcome.problems[:3], "replay": replay_command(self.seed,
                                                                                                  outcome.index)})

@@ -123,7 +123,8 @@ def _jitter_lines(jitter: dict | None) -> list[str]:
         f"forward): lags not checked, worst {jitter['worst_untimed_lag_ms']:.1f} ms.",
     ]
     for failure in jitter["failures"]:
-        lines += ["", f"- case {failure['case']} ({failure['request']}): {' | '.join(failure['problems'])}; "
+        lines += ["", f"- case {failure['case']} ({failure['request']}): {' | '.join(failure['problems'])} "
+                      f"(load average {failure['loadavg']:.1f}, probe {failure['probe_worst_ms']:.1f} ms); "
                       f"replay: `{failure['replay']}`"]
     return lines
 

@@ -87,7 +87,10 @@ def run_soak(config: SoakConfig, out: Path, *, command: str,
         if config.jitter_runs:
             progress(f"determinism under jitter: {config.jitter_runs} runtime runs on {config.workers} processes")
             jitter = run_jitter(config.seed, config.jitter_runs, workers=config.workers)
-            progress(f"  {jitter.runs} runs, {jitter.failed} failed, {jitter.seconds:.0f} s")
+            progress(f"  {jitter.runs} runs, {jitter.failed} failed {jitter.failed_by_kind or ''}, "
+                     f"{jitter.seconds:.0f} s")
+            for failure in jitter.failures:
+                progress(f"  FAILED {failure['replay']}: {' | '.join(failure['problems'])[:300]}")
         round_ = 0
         while round_ == 0 or time.perf_counter() < deadline:
             round_ += 1

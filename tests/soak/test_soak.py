@@ -20,6 +20,7 @@ from soak import runner
 from soak.determinism import MODES, draw_case, run_jitter
 from soak.packages import ROOT, Package, default_packages
 from soak.pytest_runs import PackageRun, read_events, running_test
+from soak.report import markdown, report
 
 FIXTURE = "tests/soak/data/failing_property.py"
 
@@ -156,3 +157,8 @@ def test_jitter_runs_catch_a_runtime_that_reuses_stale_results() -> None:
     summary = run_jitter(11, 6, runtime=factory().runtime)
     assert summary.failed >= 1 and summary.failed_by_kind.get("tokens", 0) >= 1
     assert all("--seed 11 --case" in failure["replay"] for failure in summary.failures)
+    machine = {"cpus": 2, "loadavg_start": 1.0, "loadavg_end": 1.0, "git_revision": "x"}
+    data = report(command="dsi soak", config={"profile": "ci", "load": 0, "seed": 11}, machine=machine,
+                  seconds=1.0, runs=[], jitter=summary)
+    assert not data["ok"] and data["totals"]["runtime_runs_failed"] == summary.failed
+    assert summary.failures[0]["replay"] in markdown(data)
