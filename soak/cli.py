@@ -62,7 +62,7 @@ def command(args: argparse.Namespace) -> int:
                     progress=lambda line: print(line, file=sys.stderr, flush=True))
     totals = data["totals"]
     print(f"soak: {totals['failures']} failures; {totals['package_runs']} package runs in {totals['rounds']} "
-          f"rounds, {totals['tests']} tests, {totals['examples']} examples, {totals['runtime_runs_under_jitter']} "
+          f"round(s), {totals['tests']} tests, {totals['examples']} examples, {totals['runtime_runs_under_jitter']} "
           f"runtime runs under jitter; {data['seconds']:.0f} s; report in {args.out}/soak.md")
     for failure in data["failures"]:
         print(f"  FAILED {failure['package']}: {failure['nodeid']} — replay: {failure['replay']}")

@@ -169,7 +169,7 @@ def _message(longrepr: str) -> str:
     """The error lines of a pytest failure text (``E   ...``), else its last line."""
     errors = [line[1:].strip() for line in longrepr.splitlines() if line.startswith("E ")]
     if errors:
-        return " | ".join(errors[:6])[:600]
+        return " | ".join(error for error in errors[:16] if error)[:1200]
     lines = [line for line in longrepr.splitlines() if line.strip()]
     return lines[-1][:600] if lines else ""
 

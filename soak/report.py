@@ -66,14 +66,15 @@ def log_name(run: PackageRun) -> str:
 def markdown(data: dict) -> str:
     """The report as Markdown."""
     totals, config, machine = data["totals"], data["config"], data["machine"]
-    verdict = f"**{totals['failures']} failure{'' if totals['failures'] == 1 else 's'}**"
+    verdict = f"**{_plural(totals['failures'], 'failure')}**"
     lines = [
         "# Soak report", "",
         f"`{data['command']}` — profile `{config['profile']}`, {config['load']} CPU-burning processes beside it, "
         f"seed {config['seed']}, {data['seconds']:.0f} s on {machine['cpus']} CPUs (load average "
         f"{machine['loadavg_start']:.1f} at the start, {machine['loadavg_end']:.1f} at the end), revision "
         f"`{machine['git_revision']}`.", "",
-        f"{verdict}: {totals['package_runs']} package runs in {totals['rounds']} rounds, {totals['tests']} tests "
+        f"{verdict}: {totals['package_runs']} package runs in {_plural(totals['rounds'], 'round')}, "
+        f"{totals['tests']} tests "
         f"({totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped), "
         f"{totals['examples']} Hypothesis examples; {totals['runtime_runs_under_jitter']} runtime runs under "
         f"jitter ({totals['runtime_runs_failed']} failed).", "",
@@ -127,6 +128,10 @@ def _jitter_lines(jitter: dict | None) -> list[str]:
                       f"(load average {failure['loadavg']:.1f}, probe {failure['probe_worst_ms']:.1f} ms); "
                       f"replay: `{failure['replay']}`"]
     return lines
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _kinds(counts: dict) -> str:
