@@ -74,6 +74,32 @@ def _burn(stop: multiprocessing.synchronize.Event) -> None:  # pragma: no cover 
         sum(i * i for i in range(10_000))
 
 
+class CpuLoad:
+    """``processes`` CPU-burning processes for the duration of a ``with`` block: a busy machine
+    (used here and by ``dsi soak --load``)."""
+
+    def __init__(self, processes: int) -> None:
+        if isinstance(processes, bool) or not isinstance(processes, int) or processes < 0:
+            raise ConfigError(f"load processes must be an integer >= 0, got {processes!r}")
+        self.processes = processes
+        self._stop = multiprocessing.Event()
+        self._burners = [multiprocessing.Process(target=_burn, args=(self._stop,), daemon=True, name=f"cpu-load-{i}")
+                         for i in range(processes)]
+
+    def __enter__(self) -> CpuLoad:
+        for process in self._burners:
+            process.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for process in self._burners:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+
 def measure(runs: int, *, time_unit_s: float = 1e-3, seed: int = 0) -> dict:
     """Lag quantiles (ms) and schedule agreement over ``runs`` random requests."""
     if runs < 1:
@@ -125,20 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.load < 0 or not args.time_unit_ms > 0:
         sys.stderr.write("jitter: error: --load must be >= 0 and --time-unit-ms > 0\n")
         return 2
-    stop = multiprocessing.Event()
-    burners = [multiprocessing.Process(target=_burn, args=(stop,), daemon=True) for _ in range(args.load)]
-    for process in burners:
-        process.start()
     started = time.perf_counter()
     try:
-        out = measure(args.runs, time_unit_s=args.time_unit_ms * 1e-3, seed=args.seed)
+        with CpuLoad(args.load):
+            out = measure(args.runs, time_unit_s=args.time_unit_ms * 1e-3, seed=args.seed)
     except ConfigError as exc:
         sys.stderr.write(f"jitter: error: {exc}\n")
         return 2
-    finally:
-        stop.set()
-        for process in burners:
-            process.join(5)
     out.update(load_processes=args.load, seconds=time.perf_counter() - started)
     print(json.dumps(out))
     return 0

@@ -1,7 +1,7 @@
 """The ``dsi`` console script: the root parser, on top of every package.
 
 It lives here because ``paper_repro`` is the one package that depends on all the others
-(reference, proofs, properties, gpu_runtime): the ground floor (``reference``) knows nothing
+(reference, proofs, properties, gpu_runtime, soak): the ground floor (``reference``) knows nothing
 of the floors above it. Each package offers its commands in one module with
 ``register(subparsers)``, which adds subparsers that set ``func(args) -> int``; they are
 imported by name below, and a missing one is an error, never skipped. Errors: any
@@ -22,9 +22,11 @@ from properties import cli as property_commands
 from reference import cli_simulate as simulate_commands
 from reference.cli import OneLineErrorParser
 from reference.errors import DSIError
+from soak import cli as soak_commands
 
 #: Modules that contribute subcommands, in help order.
-COMMAND_MODULES = (simulate_commands, proof_commands, property_commands, runtime_commands, repro_commands)
+COMMAND_MODULES = (simulate_commands, proof_commands, property_commands, runtime_commands, repro_commands,
+                   soak_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

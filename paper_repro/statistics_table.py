@@ -27,7 +27,6 @@ def statistics_rows(engine_name: str = "reference") -> dict[str, list[dict[str, 
     from properties.distribution import float_target_law, sample_counts
     from properties.latency import check_monte_carlo_means
     from properties.selection import get_engine
-    from properties.statistics import chi_square_gof
     from properties.statistical_suite import (
         MONTE_CARLO_CASES,
         MONTE_CARLO_EFFECT,
@@ -37,6 +36,7 @@ def statistics_rows(engine_name: str = "reference") -> dict[str, list[dict[str, 
         statistical_cases,
         statistical_plan,
     )
+    from properties.statistics import chi_square_gof
 
     engine = get_engine(engine_name)
     chi2 = []

@@ -9,14 +9,15 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("reference", "proofs", "gpu_runtime", "properties", "paper_repro")
+PACKAGES = ("reference", "proofs", "gpu_runtime", "properties", "soak", "paper_repro")
 #: Which packages each package may import (besides itself).
 ALLOWED = {
     "reference": set(),
     "proofs": {"reference"},
     "gpu_runtime": {"reference"},
     "properties": {"reference", "gpu_runtime"},
-    "paper_repro": {"reference", "proofs", "gpu_runtime", "properties"},
+    "soak": {"reference", "gpu_runtime", "properties"},
+    "paper_repro": {"reference", "proofs", "gpu_runtime", "properties", "soak"},
 }
 
 
