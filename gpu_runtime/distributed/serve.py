@@ -1,0 +1,110 @@
+"""``python -m gpu_runtime.distributed.serve``: the process of one server rank.
+
+Configured by the environment, as torchrun configures its workers: ``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``; and by ``DSI_BACKEND`` (gloo | nccl),
+``DSI_SERVER_CLASS`` (``module:attribute``, default the standard server) and
+``DSI_STARTUP_TIMEOUT_S``. A rank started by :meth:`Cluster.spawn` also gets
+``DSI_PARENT_PID``: it asks the kernel to kill it when its parent dies (Linux
+``PR_SET_PDEATHSIG``), so no rank outlives the scheduler even if that one is killed; any rank
+exits when its connection to rank 0 breaks. Exit status: 0 after SHUTDOWN, 2 with one line on
+stderr for a launch error (rendezvous unreachable, world size mismatch), 1 when rank 0 is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime
+import importlib
+import os
+import signal
+import sys
+
+from gpu_runtime.distributed.cluster import GROUP_TIMEOUT, LaunchError, check_world, init_group
+from gpu_runtime.distributed.rank import RankServer
+from reference.errors import DSIError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Linux: SIGKILL this process when its parent exits; exit now if it already has."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the broken link ends us
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        sys.exit(1)
+
+
+def server_class(spec: str) -> type[RankServer]:
+    module, _, attribute = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise LaunchError(f"DSI_SERVER_CLASS={spec!r} cannot be imported: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, RankServer)):
+        raise LaunchError(f"DSI_SERVER_CLASS={spec!r} is not a RankServer subclass")
+    return cls
+
+
+def env_int(name: str) -> int:
+    try:
+        return int(os.environ[name])
+    except (KeyError, ValueError):
+        raise LaunchError(f"environment variable {name} must be set to an integer "
+                          f"(got {os.environ.get(name)!r}); launch with torchrun or dsi") from None
+
+
+def rendezvous(rank: int, world_size: int, backend: str, timeout_s: float) -> None:
+    """Join the job's process group (a server rank); LaunchError when the rendezvous is
+    unreachable within ``timeout_s`` or the world sizes disagree."""
+    import torch.distributed as dist
+
+    if os.environ.get("TORCHELASTIC_RUN_ID"):  # launched by torchrun: its agent runs the store
+        dist.init_process_group("gloo" if backend == "gloo" else "cpu:gloo,cuda:nccl", init_method="env://",
+                                rank=rank, world_size=world_size, timeout=GROUP_TIMEOUT)
+        return
+    host, port = os.environ.get("MASTER_ADDR", "127.0.0.1"), env_int("MASTER_PORT")
+    try:
+        store = dist.TCPStore(host, port, world_size, False, timeout=datetime.timedelta(seconds=timeout_s))
+    except Exception as exc:
+        raise LaunchError(f"rendezvous {host}:{port} unreachable within {timeout_s:.3g} s "
+                          f"({type(exc).__name__})") from None
+    check_world(store, rank, world_size, timeout_s)
+    init_group(backend, store, rank, world_size)
+
+
+def main() -> int:
+    try:
+        if "DSI_PARENT_PID" in os.environ:
+            die_with_parent(env_int("DSI_PARENT_PID"))
+        rank, world_size = env_int("RANK"), env_int("WORLD_SIZE")
+        if not 1 <= rank < world_size:
+            raise LaunchError(f"a server rank needs 1 <= RANK < WORLD_SIZE, got RANK={rank}, WORLD_SIZE={world_size}")
+        backend = os.environ.get("DSI_BACKEND", "gloo")
+        timeout_s = float(os.environ.get("DSI_STARTUP_TIMEOUT_S", "120"))
+        cls = server_class(os.environ.get("DSI_SERVER_CLASS", "gpu_runtime.distributed.rank:RankServer"))
+        rendezvous(rank, world_size, backend, timeout_s)
+    except DSIError as exc:
+        sys.stderr.write(f"dsi rank: error: {type(exc).__name__}: {exc}\n")
+        return 2
+    return serve_forever(cls, rank, world_size)
+
+
+def serve_forever(cls: type[RankServer], rank: int, world_size: int) -> int:
+    """Serve rank 0 until SHUTDOWN (0) or until rank 0 is lost (1)."""
+    import torch.distributed as dist
+
+    try:
+        cls(rank, world_size).serve()
+    except (RuntimeError, DSIError) as exc:
+        sys.stderr.write(f"dsi rank {rank}: stopping: {str(exc).splitlines()[0][:200]}\n")
+        return 1
+    finally:
+        if dist.is_initialized():
+            with contextlib.suppress(Exception):
+                dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
