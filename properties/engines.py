@@ -14,7 +14,8 @@ Distribution and greedy properties apply to every engine; the others check the c
 they need and are skipped by the suite (not by a test) for an engine that lacks it.
 
 One switch chooses the engine: the environment variable ``DSI_ENGINE`` (``reference`` by
-default, ``runtime`` for gpu_runtime/ through :mod:`properties.runtime_adapter`, or
+default, ``runtime`` for gpu_runtime/ through :mod:`properties.runtime_adapter`,
+``distributed`` for gpu_runtime/distributed/ through :mod:`properties.distributed_adapter`, or
 ``module:attribute`` naming a zero-argument factory for other adapters);
 :func:`engine_from_env` reads it.
 
@@ -232,7 +233,14 @@ def _runtime() -> Engine:
     return RuntimeAdapter()
 
 
-_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine, "runtime": _runtime}
+def _distributed() -> Engine:
+    from properties.distributed_adapter import DistributedAdapter
+
+    return DistributedAdapter()
+
+
+_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine, "runtime": _runtime,
+                                               "distributed": _distributed}
 
 
 def register_engine(name: str, factory: Callable[[], Engine]) -> None:

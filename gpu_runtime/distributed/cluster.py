@@ -4,7 +4,8 @@ A :class:`Cluster` is the world of one torch.distributed job seen from rank 0 (t
 process). It is started in one of two ways:
 
 * :meth:`Cluster.spawn` — one machine, no setup: rank 0 hosts a ``TCPStore`` on a free port of
-  127.0.0.1 and starts ``python -m gpu_runtime.distributed.serve`` once per server rank (gloo);
+  127.0.0.1 and starts ``python -m gpu_runtime.distributed.serve``, which forks one process
+  per server rank (gloo);
 * :meth:`Cluster.join` — this process is rank 0 of a job launched by ``torchrun``
   (``--nnodes``, ``--rdzv-endpoint``; the environment names the rendezvous), the other ranks
   run :func:`gpu_runtime.distributed.serve.serve_forever`.
@@ -135,17 +136,23 @@ class RankLink:
         except RuntimeError as exc:
             raise LinkLost(f"{self.label} is gone: {str(exc).splitlines()[0][:200]}") from exc
 
-    def expect(self, kind: int, timeout: float, what: str) -> Message:
-        """The next control message, which must be of ``kind``, within ``timeout`` seconds."""
-        try:
-            message = self.control.get(timeout=timeout)
-        except queue.Empty:
-            raise LinkLost(f"{self.label} did not answer {what} within {timeout:.3g} s (hung rank)") from None
-        if isinstance(message, Exception):
-            raise message
-        if message.kind != kind:
-            raise WireError(f"{self.label} answered {what} with {message.name}")
-        return message
+    def expect(self, kind: int, timeout: float, what: str, request_id: int = 0) -> Message:
+        """The next control message, which must be of ``kind``, within ``timeout`` seconds
+        (replies to requests before ``request_id`` are skipped: a request that failed early
+        leaves them behind)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = self.control.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise LinkLost(f"{self.label} did not answer {what} within {timeout:.3g} s (hung rank)") from None
+            if isinstance(message, Exception):
+                raise message
+            if message.request_id < request_id:
+                continue
+            if message.kind != kind:
+                raise WireError(f"{self.label} answered {what} with {message.name}")
+            return message
 
 
 class Cluster:
@@ -184,16 +191,16 @@ class Cluster:
                                   timeout=datetime.timedelta(seconds=config.startup_timeout_s),
                                   wait_for_workers=False)
             root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            for rank in range(1, config.world_size):
-                env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(config.world_size),
-                       "LOCAL_RANK": str(rank), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(store.port),
-                       "DSI_PARENT_PID": str(os.getpid()), "DSI_BACKEND": config.backend,
-                       "DSI_SERVER_CLASS": config.server_class,
-                       "DSI_STARTUP_TIMEOUT_S": str(config.startup_timeout_s),
-                       "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-                cluster.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "gpu_runtime.distributed.serve"], env=env, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL))
+            env = {**os.environ, "DSI_FORK_RANKS": ",".join(map(str, range(1, config.world_size))),
+                   "WORLD_SIZE": str(config.world_size), "MASTER_ADDR": "127.0.0.1",
+                   "MASTER_PORT": str(store.port), "DSI_PARENT_PID": str(os.getpid()),
+                   "DSI_BACKEND": config.backend, "DSI_SERVER_CLASS": config.server_class,
+                   "DSI_STARTUP_TIMEOUT_S": str(config.startup_timeout_s),
+                   "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+            env.pop("TORCHELASTIC_RUN_ID", None)
+            cluster.processes.append(subprocess.Popen(  # the launcher: forks one process per rank
+                [sys.executable, "-m", "gpu_runtime.distributed.serve"], env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL))
             check_world(store, 0, config.world_size, config.startup_timeout_s, cluster.processes)
             init_group(config.backend, store, 0, config.world_size)
             cluster.connect()
@@ -263,8 +270,9 @@ class Cluster:
         if not self.closed and self.broken is None:
             self.broken = error
 
-    def alive_processes(self) -> list[subprocess.Popen]:
-        return [p for p in self.processes if p.poll() is None]
+    def rank_pids(self) -> list[int]:
+        """The server ranks' process ids (as they said HELLO)."""
+        return [link.pid for link in self.links.values() if link.pid]
 
     def close(self) -> None:
         """SHUTDOWN every rank, kill what is left of the ranks started here, destroy the group."""

@@ -63,6 +63,7 @@ class TaskTiming:
     rank_replied: float | None = None  # the rank sent its answer
     arrived: float | None = None  # the result reached rank 0
     stopped: bool = False
+    result_bytes: int = 0  # payload of the answer
 
 
 class RankProxy:
@@ -162,8 +163,13 @@ class DistributedPool(ServerPool):
                                  models)
             link.send(Message(wire.SETUP, self.request_id, blob=pickle.dumps(setup)))
             held.update(digests[role] for role in roles)
+        refused = []
         for link in cluster.links.values():
-            link.expect(wire.READY, self.setup_timeout_s, "SETUP")
+            ready = link.expect(wire.READY, self.setup_timeout_s, "SETUP", self.request_id)
+            if ready.blob:
+                refused.append(f"{link.label} cannot set the request up: {ready.blob.decode(errors='replace')}")
+        if refused:
+            raise GenerationError("; ".join(refused))
 
     def make_worker(self, role: str, index: int) -> Worker:
         if role == "drafter" and not self.cluster.config.drafter_rank:
@@ -200,7 +206,8 @@ class DistributedPool(ServerPool):
             return  # a late answer of an earlier request
         try:
             self.post(self.decode(link, message))
-        except WireError as exc:
+        except WireError as exc:  # a rank that sends nonsense is not trusted again: restart
+            self.cluster.broken = self.cluster.broken or exc
             self.post(Failure(link.label, "a message", exc))
 
     def decode(self, link: RankLink, message: Message) -> object:
@@ -216,6 +223,7 @@ class DistributedPool(ServerPool):
         timing = self.timings.get(start.forward_id)
         if timing is not None:
             timing.rank_received, timing.rank_replied, timing.arrived = received, replied, message.received
+            timing.result_bytes = 8 * (message.ints.size + message.floats.size)
         ids = self.request.prompt + start.generated
         if message.kind == wire.STOPPED:
             if not job.cancelled.is_set():
@@ -274,7 +282,7 @@ class DistributedPool(ServerPool):
         for link in self.cluster.links.values():
             if link.lost is None and problem is None:
                 try:
-                    link.expect(wire.ENDED, wait_s, "END")
+                    link.expect(wire.ENDED, wait_s, "END", self.request_id)
                 except GenerationError as exc:
                     problem = exc
         targets, self.targets = self.targets, []  # proxies: nothing to join

@@ -5,7 +5,8 @@ and never computes; each server it hosts has a compute thread with its own job q
 own :class:`gpu_runtime.workers.ServerCache` (KV cache) for the request:
 
 * ``SETUP`` — a new request: its prompt, sampling, seed, result protocol and the model
-  (pickled bytes, sent once per model: the rank keeps models by digest);
+  (pickled bytes, sent once per model: the rank keeps models by digest); READY back, with the
+  error text if the rank cannot load the model;
 * ``JOB`` — run forward f on server i: crop the cache, forward, validate and process the rows
   (``RuntimeRequest.processed``, as the thread runtime), then, with emulated latency, *hold*
   the floor until the absolute instant rank 0 asked for (the forward's nominal end less its
@@ -205,8 +206,16 @@ class RankServer:
                 raise wire.WireError(f"rank {self.rank}: unexpected {message.name} from rank 0")
 
     def setup(self, message: Message) -> None:
+        """A new request; READY, or READY with the error text if this rank cannot serve it."""
         self.end()
-        setup: RequestSetup = pickle.loads(message.blob)
+        self.setup_ = None
+        try:
+            self._setup(message)
+        except Exception as exc:  # an unpicklable model, a model class this rank cannot import, ...
+            self.send(Message(wire.READY, message.request_id, blob=f"{type(exc).__name__}: {exc}".encode()))
+
+    def _setup(self, message: Message) -> None:
+        setup: RequestSetup = pickle.loads(message.blob)  # rank 0 of our own job (trusted, see docs)
         requests = {}
         for role, (digest, blob) in setup.models.items():
             if blob is not None:
