@@ -54,9 +54,9 @@ def test_verify_protocol_gives_the_kernel_the_full_rows_decisions(mode):
 
 def test_verify_protocol_sends_one_row_and_points():
     p = np.array([[0.5, 0.5], [0.25, 0.75], [0.9, 0.1]])
-    ints, floats = encode_target("verify", "sample", p, 0, [1, 1], [0.5, 0.5], seed=0)
+    _, floats = encode_target("verify", "sample", p, 0, [1, 1], [0.5, 0.5], seed=0)
     assert floats.size <= 2 + 2  # at most two points and one row of V = 2
-    ints, floats = encode_target("rows", "sample", p, 0, [1, 1], [0.5, 0.5], seed=0)
+    _, floats = encode_target("rows", "sample", p, 0, [1, 1], [0.5, 0.5], seed=0)
     assert floats.size == p.size
 
 
