@@ -35,6 +35,7 @@ from properties.distribution import (
     float_target_law,
     plan_for,
 )
+from properties.communication import check_message_latency, message_requests
 from properties.engines import Engine, EngineRequest
 from properties.latency import (
     check_exact_timing,
@@ -373,6 +374,11 @@ SUITE: tuple[SuiteProperty, ...] = (
     SuiteProperty("statistical_law", "statistical", (),
                   "χ² of the first m tokens vs the exact target law (α, power, n stated)",
                   _statistical),
+    # last, so that the mutant catalogue's first failures (killed_by) are those documented before it
+    SuiteProperty("message_latency", "latency", TIMED,
+                  "message latencies are target forward time; with them on every side T_DSI <= T_nonSI, "
+                  "T_SI (N >= 2); the loss against message-free SI/non-SI is at most mu per iteration/token",
+                  _hypothesis(message_requests(), check_message_latency, 30)),
 )
 
 PROPERTIES = {prop.name: prop for prop in SUITE}

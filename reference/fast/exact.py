@@ -39,6 +39,13 @@ All-accepted round (relative time 0): frontier task F0 → p at 0 at time 1; dra
 
 Only the last, cut-short window depends on m, so ``R_m(j) = R_∞(j)`` unless
 ``ceil(j/k)·k > m − 1``; those tail entries are recomputed per round.
+
+**Messages** (SPEC §13; ``LatencyModel.dispatch_latency + result_latency``): with ``message``
+μ ≥ 0, every target forward lasts ``1 + μ`` (the drafter, on the scheduler's process, still c).
+The schedule's decisions depend on the order of events only and every time is a sum of
+forward durations, so all times scale: ``T(c, μ) = (1 + μ) · T(c / (1 + μ), 0)`` — which is
+how the functions below compute it (checked against the event simulation with message
+latencies in tests/reference/test_fast.py, not assumed).
 """
 
 from __future__ import annotations
@@ -77,10 +84,17 @@ def next_rejection(accept: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(index[:, ::-1], axis=1)[:, ::-1]
 
 
-def nonsi_latency(accept: np.ndarray) -> np.ndarray:
-    """non-SI: one target forward per token, ``T = S`` on every path."""
+def message_scale(message: float) -> float:
+    """``1 + μ``: a target forward's duration with messages (μ ≥ 0, target decode units)."""
+    if not message >= 0:
+        raise ConfigError(f"message latency must be >= 0 target forwards, got {message!r}")
+    return 1.0 + float(message)
+
+
+def nonsi_latency(accept: np.ndarray, message: float = 0.0) -> np.ndarray:
+    """non-SI: one target forward per token, ``T = S·(1 + μ)`` on every path."""
     accept = np.asarray(accept, dtype=bool).reshape(-1, np.shape(accept)[-1])
-    return np.full(accept.shape[0], float(accept.shape[1]))
+    return np.full(accept.shape[0], float(accept.shape[1]) * message_scale(message))
 
 
 def si_iteration_totals(accept: np.ndarray, k: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,11 +121,11 @@ def si_iteration_totals(accept: np.ndarray, k: int | np.ndarray) -> tuple[np.nda
     return drafted, iterations
 
 
-def si_latency(accept: np.ndarray, k: int, c: float) -> np.ndarray:
-    """SI(k) latency of each path: Σ over iterations of ``kk·c + 1``."""
+def si_latency(accept: np.ndarray, k: int, c: float, message: float = 0.0) -> np.ndarray:
+    """SI(k) latency of each path: Σ over iterations of ``kk·c + 1 + μ``."""
     accept = _check(accept, k, c)
     drafted, iterations = si_iteration_totals(accept, k)
-    return c * drafted + iterations
+    return c * drafted + iterations * message_scale(message)
 
 
 # ---------------------------------------------------------------- DSI rounds
@@ -223,8 +237,12 @@ def _case_b_full(c: float, k: int, length: int) -> np.ndarray:
     return r
 
 
-def dsi_latency(accept: np.ndarray, k: int, c: float, N: int | None = None) -> np.ndarray:
-    """DSI(k, N) latency of each path (N = None: unlimited target servers)."""
+def dsi_latency(accept: np.ndarray, k: int, c: float, N: int | None = None, message: float = 0.0) -> np.ndarray:
+    """DSI(k, N) latency of each path (N = None: unlimited target servers); with messages μ,
+    ``(1 + μ) · T(c / (1 + μ), 0)`` (module docstring)."""
+    scale = message_scale(message)
+    if scale != 1.0:
+        return scale * dsi_latency(accept, k, c / scale, N)
     accept = _check(accept, k, c, N)
     R = accept.shape[0]
     if not is_vectorised(c, k, N):

@@ -124,11 +124,19 @@ def dsi_latency_from_segments(seg_k: np.ndarray, seg_tokens: np.ndarray, c: floa
 
 
 def paper_latencies(c: float, a: float, k: int, tokens: int = 1000, repeats: int = 5,
-                    seed: int = 42, sp_degree: int | None = 7) -> dict[str, np.ndarray]:
+                    seed: int = 42, sp_degree: int | None = 7, message: float = 0.0) -> dict[str, np.ndarray]:
     """Latency per repeat of non-SI, SI and DSI for one (c, a, k) row of the paper model.
 
-    ``sp_degree`` is checked against the validity rule (None skips the check).
+    ``sp_degree`` is checked against the validity rule (None skips the check). ``message``:
+    μ ≥ 0 added to every target forward (SPEC §13), the model taken in units of ``1 + μ``:
+    ``(1 + μ) · latencies(c / (1 + μ))`` (so SI pays ``kk·c + 1 + μ`` per iteration).
     """
+    if not message >= 0:
+        raise ConfigError(f"message latency must be >= 0 target forwards, got {message!r}")
+    if message:
+        scale = 1.0 + float(message)
+        scaled = paper_latencies(c / scale, a, k, tokens, repeats, seed, sp_degree)
+        return {name: scale * values for name, values in scaled.items()}
     if not 0 < c <= 1:
         raise ConfigError(f"c must be in (0, 1] target forwards, got {c!r}")
     if isinstance(k, bool) or int(k) != k or k < 1:
