@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from properties import strategies as pst
+from properties.communication import check_message_latency, message_requests
 from properties.distribution import (
     StatisticalPlan,
     check_exact_acceptance_rate,
@@ -35,7 +36,6 @@ from properties.distribution import (
     float_target_law,
     plan_for,
 )
-from properties.communication import check_message_latency, message_requests
 from properties.engines import Engine, EngineRequest
 from properties.latency import (
     check_exact_timing,
