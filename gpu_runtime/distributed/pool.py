@@ -285,9 +285,11 @@ class DistributedPool(ServerPool):
                     link.expect(wire.ENDED, wait_s, "END", self.request_id)
                 except GenerationError as exc:
                     problem = exc
-        targets, self.targets = self.targets, []  # proxies: nothing to join
+        targets, drafter = self.targets, self.drafter  # proxies have no thread to join
+        self.targets = [w for w in targets if not isinstance(w, RankProxy)]
+        self.drafter = None if isinstance(drafter, RankProxy) else drafter
         super().close()  # the drafter thread, if it is local
-        self.targets = targets
+        self.targets, self.drafter = targets, drafter
         if problem is not None or self.cluster.broken is not None:
             self.cluster.close()
             if problem is not None:

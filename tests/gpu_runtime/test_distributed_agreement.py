@@ -71,3 +71,19 @@ def test_kv_caches_on_the_ranks_reuse_what_they_hold():
 @given(request=schedule_requests())
 def test_random_requests_trace_equals_the_reference(request: EngineRequest) -> None:
     check_schedule_agreement(ENGINE, request)
+
+
+def test_the_drafter_on_a_rank_of_its_own():
+    """Last (a cluster of its own: three target ranks and a drafter rank). Drafts pay the
+    messages too (``remote_drafter``); the schedule is still the reference's."""
+    pair = SyntheticAcceptancePair(32, 0.7, seed=6)
+    latency = LatencyModel(20, 2, dispatch_latency=1, result_latency=1, remote_drafter=True)
+    engine = DistributedAdapter(UNIT_S, drafter_rank=True)
+    for algorithm, servers in (("dsi", 3), ("si", None)):
+        request = EngineRequest(pair.target, pair.drafter, (1,), 30, algorithm=algorithm, lookahead=3,
+                                sp_degree=servers, latency=latency, seed=3)
+        check_schedule_agreement(engine, request)
+    cluster = active()
+    assert cluster.config.world_size == 5
+    assert any(t.role == "drafter" and t.arrived is not None for t in cluster.last_timings)
+    engine.runtime.close()
