@@ -378,7 +378,7 @@ SUITE: tuple[SuiteProperty, ...] = (
     SuiteProperty("message_latency", "latency", TIMED,
                   "message latencies are target forward time; with them on every side T_DSI <= T_nonSI, "
                   "T_SI (N >= 2); the loss against message-free SI/non-SI is at most mu per iteration/token",
-                  _hypothesis(message_requests(), check_message_latency, 30)),
+                  _hypothesis(message_requests(), check_message_latency, 20)),
 )
 
 PROPERTIES = {prop.name: prop for prop in SUITE}

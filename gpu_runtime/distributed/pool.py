@@ -88,11 +88,11 @@ class RankProxy:
         start = job.start
         hold, floor_s = math.nan, None
         if job.deadline is not None:  # emulated latency: the rank holds the floor until then
-            _, result_s = self.pool.request.floors.message_seconds(start.role)
-            hold = job.deadline - result_s + self.link.offset
-            dispatch_s, _ = self.pool.request.floors.message_seconds(start.role)
-            floor_s = self.pool.request.floors.seconds(start.role, start.server, start.forward_index,
-                                                       prefill=start.prefill) - dispatch_s - result_s
+            floors = self.pool.request.floors
+            dispatch_s, result_s = floors.message_seconds(start.role)
+            hold = job.deadline - result_s + self.link.offset  # in the rank's clock
+            floor_s = floors.seconds(start.role, start.server, start.forward_index,
+                                     prefill=start.prefill) - dispatch_s - result_s
         q = self.pool.q_at_drafts(start.generated, start.first, start.last) if start.role == "target" else []
         ints = [0 if start.role == "target" else 1, start.first, start.last, int(start.kind == "warmup"),
                 len(start.generated), *start.generated]
