@@ -165,7 +165,8 @@ class Cluster:
         self.broken: Exception | None = None
         self.closed = False
         self.requests = 0
-        self.model_digests: dict[int, set[str]] = {}  # rank → digests of the models it holds
+        self.shipped: dict[int, dict[str, tuple]] = {}  # rank → role → (ref to the model sent, digest)
+        self.models_sent = 0  # pickled models sent (a model goes to a rank once, not per request)
         self.last_timings: list = []  # the message timings of the last request (pool.TaskTiming)
 
     # ------------------------------------------------------------------ placement
@@ -251,7 +252,6 @@ class Cluster:
             link.pid = pid
             # one machine, one monotonic clock; else the fastest of a few round trips
             link.offset = 0.0 if domain and domain == clock_domain() else self.clock_offset(link)
-            self.model_digests[link.rank] = set()
 
     def clock_offset(self, link: RankLink, pings: int = 5) -> float:
         """The rank's clock minus ours, from the fastest of ``pings`` round trips."""

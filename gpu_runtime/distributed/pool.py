@@ -30,6 +30,7 @@ import math
 import pickle
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,30 +147,52 @@ class DistributedPool(ServerPool):
     # ------------------------------------------------------------------ set-up
 
     def _setup(self, request: RuntimeRequest, with_drafter: bool) -> None:
-        """SETUP on every rank (models sent to the ranks that lack them), READY back."""
+        """SETUP on every rank (a model only to the ranks that lack it), READY back."""
         cluster = self.cluster
         if cluster.broken is not None:
             raise GenerationError(f"the cluster is broken: {cluster.broken}")
-        blobs = {"target": pickle.dumps(request.target)}
+        models = {"target": request.target}
         if with_drafter and cluster.config.drafter_rank:
-            blobs["drafter"] = pickle.dumps(request.drafter)
-        digests = {role: model_digest(blob) for role, blob in blobs.items()}
+            models["drafter"] = request.drafter
+        pickled: dict[str, tuple[str, bytes]] = {}
         for rank, link in cluster.links.items():
             roles = ["drafter"] if cluster.config.drafter_rank and rank == cluster.config.world_size - 1 else ["target"]
-            roles = [role for role in roles if role in blobs]
-            held = cluster.model_digests[rank]
-            models = {role: (digests[role], None if digests[role] in held else blobs[role]) for role in roles}
+            shipping = {role: self._ship(rank, role, models[role], pickled) for role in roles if role in models}
             setup = RequestSetup(self.request_id, request.prompt, request.sampling, request.seed, self.protocol,
-                                 models)
+                                 shipping)
             link.send(Message(wire.SETUP, self.request_id, blob=pickle.dumps(setup)))
-            held.update(digests[role] for role in roles)
         refused = []
-        for link in cluster.links.values():
+        for rank, link in cluster.links.items():
             ready = link.expect(wire.READY, self.setup_timeout_s, "SETUP", self.request_id)
             if ready.blob:
+                cluster.shipped.pop(rank, None)  # what it holds is unknown now
                 refused.append(f"{link.label} cannot set the request up: {ready.blob.decode(errors='replace')}")
         if refused:
             raise GenerationError("; ".join(refused))
+
+    def _ship(self, rank: int, role: str, model: object,
+              pickled: dict[str, tuple[str, bytes]]) -> tuple[str, bytes | None]:
+        """(digest, pickled model or None): a rank keeps the last model it got per role, and the
+        same model object (the caller's, behind any adapter) is not sent again — a toy model's
+        memo grows with use, so its pickle changes although the function does not. A new
+        object, or one whose pickle differs from what the rank holds, is sent."""
+        source = getattr(model, "model", model)  # the caller's object behind ReferenceModelAdapter
+        held = self.cluster.shipped.setdefault(rank, {}).get(role)
+        if held is not None and held[0]() is source:
+            return held[1], None
+        if role not in pickled:
+            blob = pickle.dumps(model)
+            pickled[role] = (model_digest(blob), blob)
+        digest, blob = pickled[role]
+        try:
+            reference = weakref.ref(source)
+        except TypeError:  # not weakly referenceable: hold it (it stays alive while it is in use)
+            reference = lambda: source  # noqa: E731
+        self.cluster.shipped[rank][role] = (reference, digest)
+        if held is not None and held[1] == digest:
+            return digest, None
+        self.cluster.models_sent += 1
+        return digest, blob
 
     def make_worker(self, role: str, index: int) -> Worker:
         if role == "drafter" and not self.cluster.config.drafter_rank:

@@ -5,7 +5,7 @@ and never computes; each server it hosts has a compute thread with its own job q
 own :class:`gpu_runtime.workers.ServerCache` (KV cache) for the request:
 
 * ``SETUP`` — a new request: its prompt, sampling, seed, result protocol and the model
-  (pickled bytes, sent once per model: the rank keeps models by digest); READY back, with the
+  (pickled bytes, sent when it changes: the rank keeps the models in use); READY back, with the
   error text if the rank cannot load the model;
 * ``JOB`` — run forward f on server i: crop the cache, forward, validate and process the rows
   (``RuntimeRequest.processed``, as the thread runtime), then, with emulated latency, *hold*
@@ -216,7 +216,7 @@ class RankServer:
 
     def _setup(self, message: Message) -> None:
         setup: RequestSetup = pickle.loads(message.blob)  # rank 0 of our own job (trusted, see docs)
-        requests = {}
+        requests, models = {}, {}
         for role, (digest, blob) in setup.models.items():
             if blob is not None:
                 if model_digest(blob) != digest:
@@ -224,10 +224,11 @@ class RankServer:
                 self.models[digest] = as_runtime_model(pickle.loads(blob))
             if digest not in self.models:
                 raise wire.WireError(f"rank {self.rank}: model {digest[:12]} was never sent")
+            models[digest] = self.models[digest]
             requests[role] = RuntimeRequest(target=self.models[digest], drafter=None, prompt=setup.prompt,  # type: ignore[arg-type]
                                             max_new_tokens=1, sampling=setup.sampling, seed=setup.seed,
                                             floors=Floors())
-        self.setup_, self.requests = setup, requests
+        self.setup_, self.requests, self.models = setup, requests, models  # keep only the models in use
         self.send(Message(wire.READY, setup.request_id))
 
     def job(self, message: Message) -> None:

@@ -67,6 +67,23 @@ def test_kv_caches_on_the_ranks_reuse_what_they_hold():
     assert sum(r.cache_reused or 0 for r in result.trace if r.server.startswith("target")) > 0
 
 
+def test_a_model_goes_to_each_rank_once_not_per_request():
+    """The toy models memoise rows, so their pickle grows with use; the same object is not sent
+    again (a rank keeps the model in use), a new one is."""
+    pair = SyntheticAcceptancePair(8, 0.8, seed=5)
+    request = EngineRequest(pair.target, pair.drafter, (1,), 12, algorithm="dsi", lookahead=2, sp_degree=3,
+                            latency=LatencyModel(20, 2))
+    ENGINE.generate(request)
+    cluster = active()
+    sent = cluster.models_sent
+    for seed in range(3):
+        check_schedule_agreement(ENGINE, request.but(seed=seed))
+    assert cluster.models_sent == sent
+    other = SyntheticAcceptancePair(8, 0.8, seed=5)  # equal, but another object with another memo
+    check_schedule_agreement(ENGINE, request.but(target=other.target, drafter=other.drafter))
+    assert cluster.models_sent == sent + 3  # once per rank
+
+
 @settings(max_examples=examples(25), deadline=None)
 @given(request=schedule_requests())
 def test_random_requests_trace_equals_the_reference(request: EngineRequest) -> None:
