@@ -72,6 +72,12 @@ class ClusterConfig:
             raise ConfigError(f"target ranks must be an integer >= 1, got {self.target_ranks!r}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.backend == "nccl":
+            import torch.distributed as dist
+
+            if not dist.is_nccl_available():
+                raise ConfigError("backend 'nccl' needs a CUDA build of torch with NCCL (this one has none); "
+                                  "use 'gloo'")
         if not self.startup_timeout_s > 0:
             raise ConfigError(f"startup_timeout_s must be > 0, got {self.startup_timeout_s!r}")
 
@@ -225,8 +231,7 @@ class Cluster:
         cluster = cls(config)
         try:
             if not dist.is_initialized():
-                dist.init_process_group(config.backend if config.backend == "gloo" else "cpu:gloo,cuda:nccl",
-                                        init_method="env://", rank=0, world_size=world, timeout=GROUP_TIMEOUT)
+                init_group(config.backend, None, 0, world)
             cluster.connect()
         except BaseException:
             cluster.close()
@@ -330,12 +335,19 @@ def check_world(store: object, rank: int, world_size: int, timeout_s: float,
                               f"rank {other} with WORLD_SIZE={theirs}")
 
 
-def init_group(backend: str, store: object, rank: int, world_size: int) -> None:
-    """The default process group: gloo, or gloo for the CPU messages and NCCL for CUDA tensors."""
+def init_group(backend: str, store: object | None, rank: int, world_size: int) -> None:
+    """The default process group: gloo, or gloo for the CPU messages and NCCL for CUDA tensors
+    (then this rank's device is ``cuda:LOCAL_RANK``: one rank per GPU). ``store`` None: the
+    rendezvous of the environment (torchrun)."""
     import torch.distributed as dist
 
+    if backend == "nccl":
+        import torch
+
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
     spec = "gloo" if backend == "gloo" else "cpu:gloo,cuda:nccl"
-    dist.init_process_group(spec, store=store, rank=rank, world_size=world_size, timeout=GROUP_TIMEOUT)
+    where = {"store": store} if store is not None else {"init_method": "env://"}
+    dist.init_process_group(spec, rank=rank, world_size=world_size, timeout=GROUP_TIMEOUT, **where)
 
 
 # ---------------------------------------------------------------------- the one cluster

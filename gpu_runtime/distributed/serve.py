@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 
-from gpu_runtime.distributed.cluster import GROUP_TIMEOUT, LaunchError, check_world, init_group
+from gpu_runtime.distributed.cluster import LaunchError, check_world, init_group
 from gpu_runtime.distributed.rank import RankServer
 from reference.errors import DSIError
 
@@ -66,8 +66,7 @@ def rendezvous(rank: int, world_size: int, backend: str, timeout_s: float) -> No
     import torch.distributed as dist
 
     if os.environ.get("TORCHELASTIC_RUN_ID"):  # launched by torchrun: its agent runs the store
-        dist.init_process_group("gloo" if backend == "gloo" else "cpu:gloo,cuda:nccl", init_method="env://",
-                                rank=rank, world_size=world_size, timeout=GROUP_TIMEOUT)
+        init_group(backend, None, rank, world_size)
         return
     host, port = os.environ.get("MASTER_ADDR", "127.0.0.1"), env_int("MASTER_PORT")
     try:

@@ -97,3 +97,15 @@ def test_headers_round_trip_and_garbage_is_refused():
                 [wire.MAGIC, wire.RESULT, 0, 0, -8, 0, 0, 0]):
         with pytest.raises(WireError, match="malformed"):
             parse(np.array(bad, np.int64), "rank 1")
+
+
+def test_nccl_without_cuda_is_a_config_error():
+    import torch.distributed as dist
+
+    from gpu_runtime.distributed.cluster import ClusterConfig
+    from reference.errors import ConfigError
+
+    if dist.is_nccl_available():
+        pytest.skip("this torch has NCCL")
+    with pytest.raises(ConfigError, match="needs a CUDA build"):
+        ClusterConfig(backend="nccl")
