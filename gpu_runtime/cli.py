@@ -3,6 +3,8 @@
 * ``dsi generate --engine runtime|reference`` — one generation on a toy model pair
   (synthetic acceptance, tabular + mixture drafter, or tiny transformers) with latencies in
   ms (floors for the runtime, virtual time for the reference); prints tokens and latency.
+  ``--backend distributed --num-target-servers N`` puts the target servers on N ranks of
+  torch.distributed (spawned here; under torchrun, the job's ranks: docs/distributed.md).
 * ``dsi bench`` — :func:`gpu_runtime.compare.run_benchmark`: non-SI, SI and DSI measured on
   the runtime with emulated latencies against the reference's predicted times.
 
@@ -44,6 +46,44 @@ def _add_latency_flags(parser: argparse.ArgumentParser) -> None:
                         help="DSI: every target server prefills the prompt at t = 0 (needs a finite --sp)")
 
 
+def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("threads", "distributed"), default="threads",
+                        help="runtime servers: threads of this process, or torch.distributed ranks (SPEC §13): "
+                             "spawned here over gloo, or the ranks of a torchrun job")
+    parser.add_argument("--protocol", choices=("verify", "rows"), default="verify",
+                        help="distributed: what a target rank sends back (docs/distributed.md)")
+    parser.add_argument("--dist-backend", choices=("gloo", "nccl"), default="gloo",
+                        help="distributed: process-group backend (nccl: one rank per GPU)")
+
+
+def _distributed_engine(args: argparse.Namespace, servers: int | None, **fields: object) -> object:
+    """The distributed engine of ``--backend distributed``: N target ranks (under torchrun,
+    WORLD_SIZE − 1 of them, which must equal N if given)."""
+    from gpu_runtime.distributed.engine import DistributedEngine
+    from gpu_runtime.distributed.launch import launched, launched_target_ranks
+
+    if launched():
+        ranks = launched_target_ranks()
+        if servers is not None and servers != ranks:
+            raise ConfigError(f"--num-target-servers {servers} but the torchrun job has {ranks} server ranks "
+                              "(WORLD_SIZE − 1): one target server per rank")
+    elif servers is None:
+        raise ConfigError("--backend distributed needs --num-target-servers N (one rank per target server)")
+    else:
+        ranks = servers
+    return DistributedEngine(target_ranks=ranks, backend=args.dist_backend, protocol=args.protocol,
+                             launched=launched(), **fields)  # type: ignore[arg-type]
+
+
+def _serve_if_server_rank(args: argparse.Namespace) -> int | None:
+    """Under torchrun every process runs the command: ranks other than 0 serve rank 0 instead."""
+    if getattr(args, "backend", "threads") != "distributed":
+        return None
+    from gpu_runtime.distributed.launch import launched, serve_launched
+
+    return serve_launched(args.dist_backend) if launched() else None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``generate`` and ``bench``."""
     gen = subparsers.add_parser("generate", help="generate with the runtime or the reference")
@@ -56,21 +96,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--prompt", default="1,2,3", help="comma-separated token ids")
     gen.add_argument("--tokens", type=integer(MAX_TOKENS), default=50, help="new tokens S")
     gen.add_argument("--k", type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k")
-    gen.add_argument("--sp", type=integer(MAX_RUNTIME_SERVERS), default=None,
-                     help="target servers N (default: unlimited)")
+    gen.add_argument("--num-target-servers", "-N", "--sp", dest="sp", type=integer(MAX_RUNTIME_SERVERS),
+                     default=None,
+                     help="target servers N (default: unlimited; distributed: one rank each)")
     gen.add_argument("--mode", choices=("sample", "greedy"), default="sample")
     gen.add_argument("--seed", type=integer(2**64), default=0)
     gen.add_argument("--temperature", type=real, default=1.0)
     gen.add_argument("--top-k", type=integer(MAX_VOCAB), default=None)
     gen.add_argument("--top-p", type=real, default=None)
     _add_latency_flags(gen)
+    _add_backend_flags(gen)
     gen.add_argument("--json", action="store_true", help="print one JSON object")
     gen.set_defaults(func=cmd_generate)
 
     bench = subparsers.add_parser("bench", help="runtime wall time vs reference virtual time")
     _add_latency_flags(bench)
     bench.add_argument("--k", type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k")
-    bench.add_argument("--sp", type=integer(MAX_RUNTIME_SERVERS), default=None,
+    bench.add_argument("--num-target-servers", "-N", "--sp", dest="sp", type=integer(MAX_RUNTIME_SERVERS),
+                       default=None,
                        help="target servers N (default ceil(1/(kc))+1)")
     bench.add_argument("--acceptance", type=real, default=0.8, help="synthetic acceptance rate a")
     bench.add_argument("--tokens", type=integer(MAX_TOKENS), default=200, help="new tokens S")
@@ -78,6 +121,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--runs", type=integer(MAX_COUNT), default=5, help="runtime runs per algorithm (median)")
     bench.add_argument("--seed", type=integer(2**64), default=0)
     bench.add_argument("--mode", choices=("sample", "greedy"), default="sample")
+    _add_backend_flags(bench)
+    bench.add_argument("--dispatch-ms", type=real, default=None,
+                       help="distributed: dispatch message latency of the prediction (default: measured)")
+    bench.add_argument("--result-ms", type=real, default=None,
+                       help="distributed: result message latency of the prediction (default: measured)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(func=cmd_bench)
 
@@ -108,6 +156,9 @@ def _models(args: argparse.Namespace) -> tuple[object, object]:
 def cmd_generate(args: argparse.Namespace) -> int:
     from gpu_runtime.engine import RuntimeEngine
 
+    served = _serve_if_server_rank(args)
+    if served is not None:
+        return served
     latency = _latency(args)
     target, drafter = _models(args)
     kwargs = {"algorithm": args.algorithm, "lookahead": args.k, "sp_degree": args.sp,
@@ -116,13 +167,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.algorithm == "dsi":
         kwargs["warm_start"] = args.warm_start
     if args.engine == "runtime":
-        result = RuntimeEngine(time_unit_s=1e-3).generate(target, drafter, parse_token_ids(args.prompt),
-                                                          args.tokens, **kwargs)
+        engine = (_distributed_engine(args, args.sp, time_unit_s=1e-3) if args.backend == "distributed"
+                  else RuntimeEngine(time_unit_s=1e-3))
+        try:
+            result = engine.generate(target, drafter, parse_token_ids(args.prompt), args.tokens, **kwargs)  # type: ignore[attr-defined]
+        finally:
+            if args.backend == "distributed":
+                engine.close()  # type: ignore[attr-defined]
         latency_s = float(result.latency)
     else:
         result = generate(target, drafter, parse_token_ids(args.prompt), args.tokens, **kwargs)
         latency_s = float(result.latency) * 1e-3  # virtual ms -> s
-    out = {"engine": args.engine, "algorithm": args.algorithm, "tokens": list(result.tokens),
+    out = {"engine": args.engine, "backend": args.backend if args.engine == "runtime" else None,
+           "algorithm": args.algorithm, "tokens": list(result.tokens),
            "latency_s": latency_s, "counters": dataclasses.asdict(result.counters)}
     if args.json:
         print(json.dumps(out))
@@ -133,15 +190,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from gpu_runtime.compare import BenchConfig, run_benchmark
+    from gpu_runtime.compare import UNIT_S, BenchConfig, run_benchmark
 
+    served = _serve_if_server_rank(args)
+    if served is not None:
+        return served
     config = BenchConfig(target_ms=args.target_ms, drafter_ms=args.drafter_ms,
                          target_prefill_ms=args.target_prefill_ms,
                          drafter_prefill_ms=args.drafter_prefill_ms, lookahead=args.k,
                          sp_degree=args.sp, acceptance=args.acceptance, tokens=args.tokens,
                          vocab_size=args.vocab, runs=args.runs, seed=args.seed, mode=args.mode,
-                         warm_start=args.warm_start)
-    result = run_benchmark(config)
+                         warm_start=args.warm_start, dispatch_ms=args.dispatch_ms or 0.0,
+                         result_ms=args.result_ms or 0.0)
+    if args.backend == "distributed":
+        from gpu_runtime.distributed.bench import run_distributed_benchmark
+
+        engine = _distributed_engine(args, config.servers(), time_unit_s=UNIT_S)
+        try:
+            given = args.dispatch_ms is not None or args.result_ms is not None
+            result = run_distributed_benchmark(config, protocol=args.protocol, engine=engine,  # type: ignore[arg-type]
+                                               messages_given=given)
+        finally:
+            engine.close()  # type: ignore[attr-defined]
+    else:
+        result = run_benchmark(config)
     status = 0 if result["ok"] else 1  # a runtime off its schedule fails (SPEC §8.1)
     if args.json:
         print(json.dumps(result))
@@ -154,6 +226,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
                   for alg in ("nonsi", "si", "dsi"))
         + f"DSI/SI speedup: measured {s['measured_dsi_over_si']:.3f}, predicted "
           f"{s['predicted_dsi_over_si']:.3f}; overhead {result['overhead_per_task_ms']:.3f} ms/task\n"
+        + (f"messages (ms): dispatch {result['config']['dispatch_ms']}, result {result['config']['result_ms']} in "
+           f"the prediction; wire round trip per task median {result['messages']['overhead_ms']['median']:.3f}, "
+           f"p99 {result['messages']['overhead_ms']['p99']:.3f}\n" if "messages" in result else "")
         + f"schedule: {'equal to the reference' if result['schedule_agrees'] else 'DIFFERS'}; "
           f"lag within {result['tolerance_s'] * 1e3:.0f} ms: {result['within_tolerance']}\n")
     for line in result["schedule_differences"]:

@@ -29,7 +29,8 @@ The model pair is :class:`reference.toy_models.SyntheticAcceptancePair` (accepta
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 
 from gpu_runtime.engine import TIMING_TOLERANCE_S, RuntimeEngine
 from gpu_runtime.jitter import WakeupProbe
@@ -37,6 +38,7 @@ from reference.closed_forms import required_servers_no_wait
 from reference.errors import ConfigError
 from reference.generate import generate
 from reference.latency import LatencyModel, to_fraction
+from reference.results import Result
 from reference.scheduler.agreement import trace_differences
 from reference.toy_models import SyntheticAcceptancePair
 
@@ -59,6 +61,8 @@ class BenchConfig:
     seed: int = 0
     mode: str = "sample"
     warm_start: bool = False  # DSI: every target server prefills the prompt at t = 0
+    dispatch_ms: float = 0.0  # message latencies of a target forward (the distributed backend)
+    result_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -75,6 +79,8 @@ class BenchConfig:
         prefill = {"target_prefill": self.target_prefill_ms, "drafter_prefill": self.drafter_prefill_ms}
         return LatencyModel(target_decode=to_fraction(self.target_ms, name="target_ms"),
                             drafter_decode=to_fraction(self.drafter_ms, name="drafter_ms"),
+                            dispatch_latency=to_fraction(self.dispatch_ms, name="dispatch_ms"),
+                            result_latency=to_fraction(self.result_ms, name="result_ms"),
                             **{k: to_fraction(v, name=k) for k, v in prefill.items() if v is not None})
 
     def servers(self) -> int:
@@ -86,9 +92,11 @@ def _dsi_options(algorithm: str, servers: int, config: BenchConfig) -> dict:
     return {"sp_degree": servers, "warm_start": config.warm_start} if algorithm == "dsi" else {}
 
 
-def run_benchmark(config: BenchConfig) -> dict:
+def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
+                  after_run: Callable[[str, Result], None] | None = None) -> dict:
     """Measured (median of runs) and predicted latencies in seconds, speedups, the schedule
-    check, lags and the per-task overhead (see the module docstring)."""
+    check, lags and the per-task overhead (see the module docstring). ``engine``: the runtime
+    measured (default: threads, ms units); ``after_run(algorithm, result)`` sees every measured run."""
     latency = config.latency()
     servers = config.servers()
     pair = SyntheticAcceptancePair(config.vocab_size, config.acceptance, seed=config.seed,
@@ -99,7 +107,7 @@ def run_benchmark(config: BenchConfig) -> dict:
     reference = {alg: generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
                                **_dsi_options(alg, servers, config), **common) for alg in ALGORITHMS}
     predicted = {alg: float(ref.latency) * UNIT_S for alg, ref in reference.items()}
-    engine = RuntimeEngine(time_unit_s=UNIT_S)
+    engine = engine or RuntimeEngine(time_unit_s=UNIT_S)
     measured: dict[str, list[float]] = {alg: [] for alg in ALGORITHMS}
     differences: list[str] = []
     token_lags: list[float] = []
@@ -112,6 +120,8 @@ def run_benchmark(config: BenchConfig) -> dict:
                 run = engine.generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
                                       **_dsi_options(alg, servers, config), **common)
             allowed.append(probe.allowance(TIMING_TOLERANCE_S))
+            if after_run is not None:
+                after_run(alg, run)
             differences += [f"{alg}: {problem}" for problem in trace_differences(reference[alg], run)]
             measured[alg].append(run.latency)
             token_lags += [float(o) - float(n) * UNIT_S for o, n in zip(run.times, run.nominal_times, strict=True)]
@@ -120,7 +130,7 @@ def run_benchmark(config: BenchConfig) -> dict:
             if alg == "dsi":  # the driver's own processing per task (a forward on any server)
                 tasks = run.counters.target_forwards + run.counters.drafter_forwards
                 busy.append(run.params["driver_busy_s"] / max(1, tasks) * 1e3)
-    charged = RuntimeEngine(time_unit_s=UNIT_S, charge_wakeups=True)
+    charged = replace(engine, charge_wakeups=True)
     charged_overhead = []
     for _ in range(config.runs):  # everything charged: what the host adds per task, accumulated
         run = charged.generate(pair.target, pair.drafter, prompt, config.tokens, algorithm="dsi",

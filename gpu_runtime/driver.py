@@ -170,7 +170,8 @@ class WallDriver:
 
     def launch(self, start: Start, at: Fraction) -> None:
         floor = self.floors.units(start.role, start.server, start.forward_index, prefill=start.prefill)
-        flight = _Flight(start, Job(start), at + floor)
+        deadline = at + floor
+        flight = _Flight(start, Job(start, deadline=self._wall(deadline) if self.emulated else None), deadline)
         self.flights[start.forward_id] = flight
         if self.emulated:  # the end is known now
             self._push(flight.deadline, start.forward_id)
@@ -188,7 +189,7 @@ class WallDriver:
         stopped = []
         for forward_id in forward_ids:
             flight = self.flights[forward_id]
-            flight.job.cancelled.set()
+            flight.job.cancel()
             if self.emulated or final:  # an emulated forward is interruptible
                 flight.ended, flight.wall_end = True, wall
                 stopped.append(forward_id)
@@ -203,7 +204,7 @@ class WallDriver:
         for forward_id, flight in sorted(running, key=lambda item: item[1].deadline):
             if not flight.ended:
                 flight.ended = True
-                flight.job.cancelled.set()
+                flight.job.cancel()
                 late = flight.arrival if flight.arrival is not None and not self.emulated else flight.deadline
                 self.scheduler.resolve(max(flight.deadline, late), [Ended(forward_id)])
 

@@ -136,15 +136,21 @@ class RuntimeEngine:
         scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=sp_degree,
                                     preemptive=preemptive, warm_start=warm_start)
         inbox = Inbox()
-        with ServerPool(request, inbox.post, num_target_servers=servers, with_drafter=with_drafter,
-                        target_models=self.target_replicas, target_devices=self.target_devices,
-                        drafter_device=self.drafter_device, worker_class=self.worker_class) as pool:
+        with self.open_pool(request, inbox, num_target_servers=servers, with_drafter=with_drafter) as pool:
             result = self.driver_class(request, scheduler, pool, inbox, charge_wakeups=self.charge_wakeups).run()
         if pool.hung_threads:  # a forward whose result was no longer needed never returned
             names = ", ".join(thread.name for thread in pool.hung_threads)
             raise GenerationError(f"{names} did not finish its forward within forward_timeout_s="
                                   f"{self.forward_timeout_s} s (hung server; daemon thread left)")
         return result
+
+    def open_pool(self, request: RuntimeRequest, inbox: Inbox, *, num_target_servers: int | None,
+                  with_drafter: bool) -> ServerPool:
+        """The servers of one request, posting to ``inbox`` (threads here; processes in
+        :class:`gpu_runtime.distributed.engine.DistributedEngine`)."""
+        return ServerPool(request, inbox.post, num_target_servers=num_target_servers, with_drafter=with_drafter,
+                          target_models=self.target_replicas, target_devices=self.target_devices,
+                          drafter_device=self.drafter_device, worker_class=self.worker_class)
 
 
 def generate(target: object, drafter: object | None, prompt: Sequence[int], max_new_tokens: int,

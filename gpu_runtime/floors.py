@@ -51,6 +51,14 @@ class Floors:
             floor += Fraction(float(rng.random()) * self.extra_jitter_s) / Fraction(self.time_unit_s)
         return floor
 
+    def message_seconds(self, role: str) -> tuple[float, float]:
+        """(dispatch, result) message latencies of a forward of ``role`` in seconds: the part
+        of its floor that a remote server does not hold (:mod:`gpu_runtime.distributed`)."""
+        lat = self.latency
+        if lat is None or not lat.messages(role):
+            return 0.0, 0.0
+        return float(lat.dispatch_latency) * self.time_unit_s, float(lat.result_latency) * self.time_unit_s
+
     def seconds(self, role: str, server: int, forward_index: int, *, prefill: bool) -> float:
         """The same floor in seconds."""
         return float(self.units(role, server, forward_index, prefill=prefill)) * self.time_unit_s

@@ -38,6 +38,7 @@ class ServerPool:
         self.worker_class = worker_class
         self.target_models = tuple(target_models) or (request.target,)
         self.target_devices = tuple(target_devices)
+        self.drafter_device = drafter_device
         self.targets: list[Worker] = []
         self.drafter: Worker | None = None
         self.hung_threads: list[threading.Thread] = []
@@ -45,7 +46,7 @@ class ServerPool:
         try:
             if with_drafter:
                 assert request.drafter is not None
-                self.drafter = worker_class("drafter", 0, request.drafter, DeviceBinding(drafter_device), request, post)
+                self.drafter = self.make_worker("drafter", 0)
             if num_target_servers is not None:
                 self.target(num_target_servers - 1)
         except BaseException:
@@ -56,10 +57,18 @@ class ServerPool:
         """Target worker ``index``, started on first use (workers are created in order)."""
         while len(self.targets) <= index:
             i = len(self.targets)
-            self.targets.append(self.worker_class("target", i, self.target_models[i % len(self.target_models)],
-                                       DeviceBinding(self.target_devices[i % len(self.target_devices)]),
-                                       self.request, self.post))
+            self.targets.append(self.make_worker("target", i))
         return self.targets[index]
+
+    def make_worker(self, role: str, index: int) -> Worker:
+        """A new worker for server ``index`` of ``role`` (a pool of remote servers overrides it)."""
+        if role == "drafter":
+            assert self.request.drafter is not None
+            return self.worker_class("drafter", 0, self.request.drafter, DeviceBinding(self.drafter_device),
+                                     self.request, self.post)
+        return self.worker_class("target", index, self.target_models[index % len(self.target_models)],
+                                 DeviceBinding(self.target_devices[index % len(self.target_devices)]),
+                                 self.request, self.post)
 
     def worker(self, role: str, index: int) -> Worker:
         if role == "drafter":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,10 +78,27 @@ class ServerCache:
 
 @dataclass
 class Job:
-    """A forward handed to a worker; ``cancelled`` is set by the driver (checked before it starts)."""
+    """A forward handed to a worker; the driver cancels it with :meth:`cancel` (a worker thread
+    checks ``cancelled`` before it starts).
+
+    deadline: with emulated latency, the ``perf_counter`` instant at which the forward's floor
+        ends in the driver (None: real latency); a server that holds the floor itself (a rank,
+        :mod:`gpu_runtime.distributed`) holds it until then, less its result message.
+    on_cancel: set by a worker that must hear of a cancellation (a remote server); called once.
+    """
 
     start: Start
     cancelled: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None
+    on_cancel: Callable[[], None] | None = None
+
+    def cancel(self) -> None:
+        """Cancel the forward (idempotent): set ``cancelled`` and tell the worker."""
+        if self.cancelled.is_set():
+            return
+        self.cancelled.set()
+        if self.on_cancel is not None:
+            self.on_cancel()
 
 
 @dataclass(frozen=True)

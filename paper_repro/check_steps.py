@@ -114,6 +114,9 @@ PROPERTY_CLAIMS: dict[str, PropertyClaim] = {
     "monte_carlo_means": PropertyClaim("Mean SI/DSI latencies equal their exact expectations", True),
     "statistical_law": PropertyClaim(
         "DSI is lossless: chi-square of its first tokens against the target law", True),
+    "message_latency": PropertyClaim(
+        "With message latencies on every side DSI still dominates SI and non-SI; against message-free "
+        "ones its loss is bounded", False),
 }
 
 SWEEP_ENGINES = ("reference", "runtime")

@@ -24,6 +24,7 @@ THEOREM_MODULES = (
     "proofs.t7_resources",
     "proofs.t8_strictly_faster",
     "proofs.t9_closed_forms",
+    "proofs.t10_communication",
 )
 
 

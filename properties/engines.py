@@ -21,7 +21,8 @@ Distribution and greedy properties apply to every engine; the others check the c
 they need and are skipped by the suite (not by a test) for an engine that lacks it.
 
 One switch chooses the engine (:mod:`properties.selection`): ``DSI_ENGINE``, ``dsi check
---engine`` or ``pytest --dsi-engine`` name ``reference``, ``runtime``, ``mutant:NAME`` or a
+--engine`` or ``pytest --dsi-engine`` name ``reference``, ``runtime`` (gpu_runtime/ on threads),
+``distributed`` (gpu_runtime/distributed/ on processes), ``mutant:NAME`` or a
 ``module:attribute`` factory.
 
 The reference adapter runs the one scheduler (``reference/scheduler``) on the virtual driver with a

@@ -15,12 +15,17 @@ from reference.results import Result
 
 
 class RuntimeAdapter:
-    """Wraps a ``gpu_runtime.engine.RuntimeEngine`` (imported lazily)."""
+    """Wraps a ``gpu_runtime.engine.RuntimeEngine`` (imported lazily; ``engine_factory`` names
+    the class, so that an engine with the same arguments can reuse this adapter)."""
+
+    engine_factory = "gpu_runtime.engine:RuntimeEngine"
 
     def __init__(self, time_unit_s: float = 1e-4, **settings: object) -> None:
-        from gpu_runtime.engine import RuntimeEngine
+        import importlib
 
-        self.runtime = RuntimeEngine(time_unit_s=time_unit_s, **settings)  # type: ignore[arg-type]
+        module, _, name = self.engine_factory.partition(":")
+        engine_class = getattr(importlib.import_module(module), name)
+        self.runtime = engine_class(time_unit_s=time_unit_s, **settings)
         self.name = f"runtime({self.runtime.name})"
         caps = self.runtime.capabilities
         self.capabilities = Capabilities(

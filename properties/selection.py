@@ -5,6 +5,8 @@ One switch for every entry point — ``DSI_ENGINE`` (the pytest suite), ``dsi ch
 
 * ``reference`` — :class:`properties.engines.ReferenceEngine`;
 * ``runtime`` — gpu_runtime/ through :class:`properties.runtime_adapter.RuntimeAdapter`;
+* ``distributed`` — gpu_runtime/distributed/ (one process per server) through
+  :class:`properties.distributed_adapter.DistributedAdapter`;
 * ``mutant:NAME`` — a broken engine of the catalogue (:mod:`properties.mutants`);
 * ``module:attribute`` — a zero-argument factory of any other adapter (docs/adapters.md).
 """
@@ -28,7 +30,14 @@ def _runtime() -> Engine:
     return RuntimeAdapter()
 
 
-_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine, "runtime": _runtime}
+def _distributed() -> Engine:
+    from properties.distributed_adapter import DistributedAdapter
+
+    return DistributedAdapter()
+
+
+_FACTORIES: dict[str, Callable[[], Engine]] = {"reference": ReferenceEngine, "runtime": _runtime,
+                                               "distributed": _distributed}
 
 
 def register_engine(name: str, factory: Callable[[], Engine]) -> None:

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from properties import strategies as pst
 from properties import suite_cases as cases
+from properties.communication import check_message_latency, message_requests
 from properties.distribution import check_exact_acceptance_rate, check_exact_sequence_law, check_processed_law
 from properties.engines import Engine, EngineRequest
 from properties.isolation import (
@@ -308,6 +309,11 @@ SUITE: tuple[SuiteProperty, ...] = (
                   "χ² of the first m tokens (and of a stopped sequence) vs the exact target law "
                   "(α, power, n stated)",
                   run_statistical_law),
+    # last, so that the mutant catalogue's first failures (killed_by) are those documented before it
+    SuiteProperty("message_latency", "latency", TIMED,
+                  "message latencies are target forward time; with them on every side T_DSI <= T_nonSI, "
+                  "T_SI (N >= 2); the loss against message-free SI/non-SI is at most mu per iteration/token",
+                  _hypothesis(message_requests(), check_message_latency, 20)),
 )
 
 PROPERTIES = {prop.name: prop for prop in SUITE}

@@ -8,9 +8,17 @@ illustration uses target 7, drafter 1.
   0 < drafter_decode <= target_decode;
 * prefill latencies (TTFT): the first forward of a request on each server costs its
   prefill latency (``None``: same as decode);
-* ``jitter`` in [0, 1): every forward's duration is multiplied by ``1 + jitter · v`` with
+* ``jitter`` in [0, 1): every forward's compute is multiplied by ``1 + jitter · v`` with
   ``v`` in [0, 1) a deterministic function of (jitter_seed, server, forward index) — a
-  schedule perturbation that must never change the tokens.
+  schedule perturbation that must never change the tokens;
+* communication (SPEC §11.4, §13): when servers are processes, a forward on a remote server
+  also costs its *dispatch message* (the scheduler's rank → the server) and its *result
+  message* (back). ``dispatch_latency`` and ``result_latency`` (default 0: nothing changes)
+  are paid by every target forward, and by drafts when ``remote_drafter`` (the drafter on a
+  rank of its own). A forward then lasts ``compute + dispatch_latency + result_latency``
+  from the instant the scheduler starts it to the instant its output is back: the server
+  is held for all of it, and a cancellation frees it at once (the cancel message precedes
+  any later dispatch to that server, so it is never overtaken).
 """
 
 from __future__ import annotations
@@ -58,9 +66,13 @@ class LatencyModel:
     drafter_prefill: Fraction | None = None
     jitter: Fraction = Fraction(0)
     jitter_seed: int = 0
+    dispatch_latency: Fraction = Fraction(0)  # a remote forward's dispatch message
+    result_latency: Fraction = Fraction(0)  # its result message
+    remote_drafter: bool = False  # drafts pay the messages too (the drafter on its own rank)
 
     def __post_init__(self) -> None:
-        for name in ("target_decode", "drafter_decode", "target_prefill", "drafter_prefill", "jitter"):
+        for name in ("target_decode", "drafter_decode", "target_prefill", "drafter_prefill", "jitter",
+                     "dispatch_latency", "result_latency"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, to_fraction(value, name=name))
@@ -79,6 +91,9 @@ class LatencyModel:
                 raise ConfigError(f"{name} must be > 0, got {value}")
         if not 0 <= self.jitter < 1:
             raise ConfigError(f"jitter must be in [0, 1), got {self.jitter}")
+        for name in ("dispatch_latency", "result_latency"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @classmethod
     def time_units(cls, c: Number, **kwargs: Number | int | None) -> LatencyModel:
@@ -93,8 +108,23 @@ class LatencyModel:
         """Drafter decode latency in target-decode units."""
         return self.drafter_decode / self.target_decode
 
+    def messages(self, role: str) -> Fraction:
+        """Communication a forward of ``role`` pays: dispatch + result message, or 0 for a
+        drafter on the scheduler's process.
+
+        >>> LatencyModel(20, 2, dispatch_latency="0.25", result_latency="0.5").messages("target")
+        Fraction(3, 4)
+        """
+        if role == "target" or (role == "drafter" and self.remote_drafter):
+            return self.dispatch_latency + self.result_latency
+        return Fraction(0)
+
     def duration(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
-        """Duration of one forward: decode or prefill latency, times the jitter factor."""
+        """Duration of one forward, scheduler to scheduler: its compute plus its messages."""
+        return self.compute(role, server, forward_index, prefill=prefill) + self.messages(role)
+
+    def compute(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
+        """The compute of one forward: decode or prefill latency, times the jitter factor."""
         if role == "target":
             base = self.target_prefill if prefill and self.target_prefill is not None else self.target_decode
         elif role == "drafter":

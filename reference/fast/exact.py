@@ -61,6 +61,13 @@ All-accepted round (relative time 0): frontier task F0 → p at 0 at time 1; dra
 In cases A and B only the last, cut-short window depends on m, so ``R_m(j) = R_∞(j)``
 unless ``ceil(j/k)·k > m − 1``; those tail entries are recomputed per round. In case C the
 cut-short window can delay earlier frontier tasks, so each round length m is walked once.
+
+**Messages** (SPEC §13; ``LatencyModel.dispatch_latency + result_latency``): with ``message``
+μ ≥ 0, every target forward lasts ``1 + μ`` (the drafter, on the scheduler's process, still c).
+The schedule's decisions depend on the order of events only and every time is a sum of
+forward durations, so all times scale: ``T(c, μ) = (1 + μ) · T(c / (1 + μ), 0)`` — which is
+how the functions below compute it (checked against the event simulation with message
+latencies in tests/reference/test_fast.py, not assumed).
 """
 
 from __future__ import annotations
@@ -108,10 +115,17 @@ def next_rejection(accept: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(index[:, ::-1], axis=1)[:, ::-1]
 
 
-def nonsi_latency(accept: np.ndarray) -> np.ndarray:
-    """non-SI: one target forward per token, ``T = S`` on every path."""
+def message_scale(message: Number) -> Number:
+    """``1 + μ``: a target forward's duration with messages (μ ≥ 0, target decode units)."""
+    if isinstance(message, bool) or not message >= 0:
+        raise ConfigError(f"message latency must be >= 0 target forwards, got {message!r}")
+    return 1 + message
+
+
+def nonsi_latency(accept: np.ndarray, message: Number = 0) -> np.ndarray:
+    """non-SI: one target forward per token, ``T = S·(1 + μ)`` on every path."""
     accept = np.asarray(accept, dtype=bool).reshape(-1, np.shape(accept)[-1])
-    return np.full(accept.shape[0], float(accept.shape[1]))
+    return np.full(accept.shape[0], float(accept.shape[1]) * float(message_scale(message)))
 
 
 def si_iteration_totals(accept: np.ndarray, k: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,11 +152,12 @@ def si_iteration_totals(accept: np.ndarray, k: int | np.ndarray) -> tuple[np.nda
     return drafted, iterations
 
 
-def si_latency(accept: np.ndarray, k: int, c: Number) -> np.ndarray:
-    """SI(k) latency of each path: Σ over iterations of ``kk·c + 1``."""
+def si_latency(accept: np.ndarray, k: int, c: Number, message: Number = 0) -> np.ndarray:
+    """SI(k) latency of each path: Σ over iterations of ``kk·c + 1 + μ``."""
+    scale = message_scale(message)
     accept, c = _check(accept, k, c)
     drafted, iterations = si_iteration_totals(accept, k)
-    return float(c) * drafted + iterations
+    return float(c) * drafted + iterations * float(scale)
 
 
 # ---------------------------------------------------------------- DSI rounds
@@ -357,8 +372,13 @@ class _FifoServers:
         return start
 
 
-def dsi_latency(accept: np.ndarray, k: int, c: Number, N: int | None = None) -> np.ndarray:
-    """DSI(k, N) latency of each path (N = None: unlimited target servers)."""
+def dsi_latency(accept: np.ndarray, k: int, c: Number, N: int | None = None,
+                message: Number = 0) -> np.ndarray:
+    """DSI(k, N) latency of each path (N = None: unlimited target servers); with messages μ,
+    ``(1 + μ) · T(c / (1 + μ), 0)`` (module docstring)."""
+    scale = message_scale(message)
+    if scale != 1:
+        return float(scale) * dsi_latency(accept, k, c / scale, N)
     accept, c = _check(accept, k, c, N)
     R = accept.shape[0]
     paths, js, ms = rounds_of(accept)

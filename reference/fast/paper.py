@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from reference.errors import ConfigError
-from reference.fast.exact import exact_c
+from reference.fast.exact import exact_c, message_scale
 from reference.latency import Number
 
 
@@ -126,11 +126,17 @@ def dsi_latency_from_segments(seg_k: np.ndarray, seg_tokens: np.ndarray, c: floa
 
 
 def paper_latencies(c: Number, a: float, k: int, tokens: int = 1000, repeats: int = 5,
-                    seed: int = 42, sp_degree: int | None = 7) -> dict[str, np.ndarray]:
+                    seed: int = 42, sp_degree: int | None = 7, message: Number = 0) -> dict[str, np.ndarray]:
     """Latency per repeat of non-SI, SI and DSI for one (c, a, k) row of the paper model.
 
     ``sp_degree`` is checked against the validity rule (None skips the check), on the exact c.
+    ``message``: μ ≥ 0 added to every target forward (SPEC §13), the model taken in units of
+    ``1 + μ``: ``(1 + μ) · latencies(c / (1 + μ))`` (so SI pays ``kk·c + 1 + μ`` per iteration).
     """
+    scale = message_scale(message)
+    if scale != 1:
+        scaled = paper_latencies(c / scale, a, k, tokens, repeats, seed, sp_degree)
+        return {name: float(scale) * values for name, values in scaled.items()}
     exact = exact_c(c)
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")

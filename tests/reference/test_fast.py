@@ -290,3 +290,33 @@ def test_vectorised_simulators_equal_the_scalar_loops(seed, S, a, k, N, c):
     looped = [loops.paper_latencies_loop(row, k, c) for row in draws]
     assert np.allclose(c * drafted + iterations, [x[0] for x in looped])
     assert np.allclose(paper.dsi_latency_from_segments(seg_k, seg_tokens, c), [x[1] for x in looped])
+
+
+@settings(max_examples=examples(150))
+@given(accept=st.lists(st.booleans(), min_size=1, max_size=30), k=st.integers(1, 6),
+       N=st.one_of(st.none(), st.integers(1, 6)), c=st.sampled_from(C_VALUES),
+       dispatch=st.sampled_from([F(0), F(1, 20), F(1, 4), F(3, 2)]), result=st.sampled_from([F(0), F(1, 10), F(1)]))
+def test_fast_simulators_with_messages_equal_the_event_simulation(accept, k, N, c, dispatch, result):
+    """A target forward costs 1 + dispatch + result (SPEC §13): the fast simulators compute it by
+    rescaling; the event simulation runs the message latencies of the latency model as they are."""
+    pair = AcceptancePathPair(accept)
+    latency = LatencyModel(1, c, dispatch_latency=dispatch, result_latency=result)
+    row, message = np.array(accept)[None, :], float(dispatch + result)
+    for algorithm, fast in (("dsi", exact.dsi_latency(row, k, float(c), N, message=message)),
+                            ("si", exact.si_latency(row, k, float(c), message=message)),
+                            ("nonsi", exact.nonsi_latency(row, message=message))):
+        event = generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k,
+                         sp_degree=N, mode="greedy", latency=latency).latency
+        assert math.isclose(fast[0], float(event), abs_tol=1e-9), algorithm
+
+
+def test_paper_model_with_messages_pays_them_per_target_forward():
+    """SI: Σ (kk·c + 1 + μ) over iterations; DSI: segments in units of 1 + μ; non-SI: S (1 + μ)."""
+    c, a, k, S, mu = 0.2, 0.6, 3, 40, 0.5
+    with_messages = paper.paper_latencies(c, a, k, S, 50, seed=1, sp_degree=None, message=mu)
+    draws = paper.geometric_draws(a, S, 50, 1)
+    drafted, iterations = paper.si_totals(draws, k)
+    seg_k, seg_tokens = paper.dsi_segments(draws, k)
+    assert np.allclose(with_messages["si"], c * drafted + iterations * (1 + mu))
+    assert np.allclose(with_messages["dsi"], np.minimum(c * seg_k + 1 + mu, (1 + mu) * seg_tokens).sum(axis=1))
+    assert np.allclose(with_messages["nonsi"], S * (1 + mu))
