@@ -17,6 +17,7 @@ from reference.errors import DSIError
 #: Modules that contribute subcommands, in help order.
 COMMAND_MODULES = (
     "reference.cli_simulate",
+    "reference.cli_plan",
     "proofs.cli",
     "properties.cli",
     "gpu_runtime.cli",

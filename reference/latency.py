@@ -10,12 +10,24 @@ illustration uses target 7, drafter 1.
   prefill latency (``None``: same as decode);
 * ``jitter`` in [0, 1): every forward's duration is multiplied by ``1 + jitter · v`` with
   ``v`` in [0, 1) a deterministic function of (jitter_seed, server, forward index) — a
-  schedule perturbation that must never change the tokens.
+  schedule perturbation that must never change the tokens;
+* ``target_positions_cost`` (optional; empty by default, which changes nothing): the cost of a
+  target *decode* forward that delivers p at ``s`` positions (a verification window of s − 1
+  drafts plus the bonus position), as a multiple of ``target_decode``: entry s − 1 for
+  s = 1..len (entry 0 is 1); beyond the table the last step is extended linearly,
+
+      duration = target_decode · cost(s),  cost(s) = table[s−1]            (s ≤ len)
+                                           cost(s) = table[−1] + (s − len)·(table[−1] − table[−2]).
+
+  On a GPU a forward over a few positions costs about the same as one (the paper's model:
+  cost ≡ 1); on a CPU it does not (measured for SmolLM2: 1.5–2.2× at s = 2..17). Prefill
+  forwards cost their prefill latency whatever s; drafter forwards deliver one position.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -58,12 +70,19 @@ class LatencyModel:
     drafter_prefill: Fraction | None = None
     jitter: Fraction = Fraction(0)
     jitter_seed: int = 0
+    target_positions_cost: tuple[Fraction, ...] = ()  # cost(s)/cost(1) for s = 1..len; () = all 1
 
     def __post_init__(self) -> None:
         for name in ("target_decode", "drafter_decode", "target_prefill", "drafter_prefill", "jitter"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, to_fraction(value, name=name))
+        table = tuple(to_fraction(v, name="target_positions_cost") for v in self.target_positions_cost)
+        object.__setattr__(self, "target_positions_cost", table)
+        if table and table[0] != 1:
+            raise ConfigError(f"target_positions_cost[0] (one position) must be 1, got {table[0]}")
+        if any(b < a for a, b in itertools.pairwise(table)):
+            raise ConfigError(f"target_positions_cost must be non-decreasing, got {[str(v) for v in table]}")
         if self.target_decode <= 0:
             raise ConfigError(f"target_decode must be > 0, got {self.target_decode}")
         if self.drafter_decode <= 0:
@@ -93,10 +112,34 @@ class LatencyModel:
         """Drafter decode latency in target-decode units."""
         return self.drafter_decode / self.target_decode
 
-    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
-        """Duration of one forward: decode or prefill latency, times the jitter factor."""
+    def positions_cost(self, positions: int) -> Fraction:
+        """cost(s): a target decode forward delivering ``positions`` positions, in target_decode units.
+
+        >>> model = LatencyModel(target_positions_cost=(1, "3/2", 2))
+        >>> [str(model.positions_cost(s)) for s in (1, 2, 3, 5)]
+        ['1', '3/2', '2', '3']
+        >>> LatencyModel().positions_cost(9)  # no table: the paper's model
+        Fraction(1, 1)
+        """
+        if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+            raise ConfigError(f"positions must be an integer >= 1, got {positions!r}")
+        table = self.target_positions_cost
+        if not table:
+            return Fraction(1)
+        if positions <= len(table):
+            return table[positions - 1]
+        step = table[-1] - table[-2] if len(table) > 1 else Fraction(0)
+        return table[-1] + (positions - len(table)) * step
+
+    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool,
+                 positions: int = 1) -> Fraction:
+        """Duration of one forward: decode latency (a target's times ``positions_cost(positions)``,
+        the number of positions it delivers) or prefill latency, times the jitter factor."""
         if role == "target":
-            base = self.target_prefill if prefill and self.target_prefill is not None else self.target_decode
+            if prefill and self.target_prefill is not None:
+                base = self.target_prefill
+            else:
+                base = self.target_decode * self.positions_cost(positions) if positions != 1 else self.target_decode
         elif role == "drafter":
             base = self.drafter_prefill if prefill and self.drafter_prefill is not None else self.drafter_decode
         else:
