@@ -89,7 +89,8 @@ def latency_and_acceptance(args: argparse.Namespace) -> tuple[LatencyModel, floa
         try:
             values["target_positions_cost"] = [float(v) for v in args.positions_cost.split(",") if v.strip()]
         except ValueError:
-            raise ConfigError(f"--positions-cost must be comma-separated numbers, got {args.positions_cost!r}") from None
+            raise ConfigError(
+                f"--positions-cost must be comma-separated numbers, got {args.positions_cost!r}") from None
     if args.acceptance is not None:
         acceptance = args.acceptance
     for name in ("target_decode", "drafter_decode"):
