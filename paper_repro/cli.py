@@ -126,6 +126,10 @@ def cmd_table(args: argparse.Namespace) -> int:
     from paper_repro.steps import ReproSettings, StepContext, table_step
 
     measurements = args.measurements
+    real_folder = None
+    if args.measure and "humaneval-smollm2" in args.measure:
+        real_folder = _measure_real(args)
+        args.measure = [m for m in args.measure if m != "humaneval-smollm2"]
     if args.measure:
         from paper_repro.hf_measure import measure_row
 
@@ -134,13 +138,13 @@ def cmd_table(args: argparse.Namespace) -> int:
         unknown = wanted - {r.row_id for r in rows}
         if unknown:
             raise ConfigError(f"unknown row ids {sorted(unknown)}; known: {[r.row_id for r in rows]}")
-        rows = [measure_row(r, device=args.device, dtype=args.dtype, n_prompts=args.prompts,
+        rows = [measure_row(r, device=args.device, dtype=args.dtype, n_prompts=args.prompts or 50,
                             builtin=args.builtin_prompts) if r.row_id in wanted else r for r in rows]
         measurements = args.save_measurements or str(Path(args.out) / "table" / "measurements_measured.json")
         save_measurements(measurements, rows)
         print(f"wrote measurements to {measurements}", file=sys.stderr)
     settings = ReproSettings(measurements=measurements, table_repeats=args.repeats,
-                             table_demo=args.demo, progress=not args.json)
+                             table_demo=args.demo, progress=not args.json, real_measurements=real_folder)
     outcome = table_step(StepContext(out=Path(args.out), settings=settings))
     if args.json:
         _print_json({**outcome.data, "claims": [r.as_dict() for r in outcome.rows]})
@@ -152,6 +156,41 @@ def cmd_table(args: argparse.Namespace) -> int:
     if outcome.data["unmeasured"]:
         print("rows lacking measurements (TTFT, TPOT, acceptance): " + ", ".join(outcome.data["unmeasured"]))
         print("measure them with `dsi repro table --measure ROW_ID|all` on a machine with the models and a GPU")
+    return 0
+
+
+def _measure_real(args: argparse.Namespace) -> str:
+    """``--measure humaneval-smollm2``: the real model's table protocol; returns the JSON's folder."""
+    from paper_repro.artifacts import write_json
+    from paper_repro.real_measure import MEASUREMENT_ID, MeasureConfig, measure
+
+    result = measure(MeasureConfig(prompts=args.prompts), progress=not args.json)
+    path = Path(args.save_measurements or Path(args.out) / "table" / f"{MEASUREMENT_ID}.json")
+    if path.name != f"{MEASUREMENT_ID}.json":
+        raise ConfigError(f"--save-measurements for {MEASUREMENT_ID} must be named {MEASUREMENT_ID}.json")
+    write_json(path, result)
+    print(f"wrote {path} ({result['machine']['seconds']} s)", file=sys.stderr)
+    return str(path.parent)
+
+
+def cmd_real_run(args: argparse.Namespace) -> int:
+    """``dsi repro real-run``: the runtime on the real model beside Hugging Face's decoding."""
+    from paper_repro.artifacts import write_json
+    from paper_repro.real_run import MEASUREMENT_FILE, RunConfig, load_measurement, run
+
+    config = RunConfig(prompts=args.prompts, tokens=args.tokens, runs=args.runs)
+    result = run(config, measurement=load_measurement(args.measurements or MEASUREMENT_FILE),
+                 log=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)))
+    path = Path(args.save or Path(args.out) / "real-run" / "humaneval-smollm2-run.json")
+    write_json(path, result)
+    if args.json:
+        _print_json(result["summary"])
+        return 0
+    for method, row in result["summary"]["totals_s"].items():
+        predicted = f", predicted {row['predicted_s']:.2f} s" if "predicted_s" in row else ""
+        print(f"{method:<28} measured {row['measured_s']:.2f} s{predicted}")
+    print(f"checks: {result['summary']['checks']}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -205,10 +244,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
     p.add_argument("--measurements", help="measurements JSON (default: the shipped file)")
     p.add_argument("--measure", nargs="+", metavar="ROW_ID",
-                   help="measure these rows (or 'all') with Hugging Face models first")
+                   help="measure these rows (or 'all') with Hugging Face models first; 'humaneval-smollm2': "
+                        "the real model reachable here, on this CPU")
     p.add_argument("--device", default="cuda", help="device for --measure (default cuda)")
     p.add_argument("--dtype", default="bfloat16", help="dtype for --measure (default bfloat16)")
-    p.add_argument("--prompts", type=_positive_int, default=50, help="prompts per dataset (default 50)")
+    p.add_argument("--prompts", type=_positive_int, default=None,
+                   help="prompts per dataset (default 50; humaneval-smollm2: all 164)")
     p.add_argument("--builtin-prompts", action="store_true", help="use the shipped prompt set")
     p.add_argument("--save-measurements", help="where --measure writes the filled measurements")
     p.add_argument("--repeats", type=_positive_int, default=5, help="acceptance paths per row (default 5)")
@@ -216,6 +257,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="skip the tiny random-init pipeline demo row")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_table)
+
+    p = targets.add_parser("real-run",
+                           help="the runtime on SmolLM2 (non-SI, SI, DSI) beside Hugging Face's decoding")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
+    p.add_argument("--measurements",
+                   help="the table measurement JSON (default docs/measurements/humaneval-smollm2.json)")
+    p.add_argument("--save", help="where to write the run's JSON (default OUT/real-run/humaneval-smollm2-run.json)")
+    p.add_argument("--prompts", type=_positive_int, default=4, help="held-out HumanEval prompts (default 4)")
+    p.add_argument("--tokens", type=_positive_int, default=48, help="new tokens S (default 48)")
+    p.add_argument("--runs", type=_positive_int, default=3, help="runs per method, median (default 3)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=cmd_real_run)
 
     p = targets.add_parser("all", help="every step; writes results/ and results/REPORT.md")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
