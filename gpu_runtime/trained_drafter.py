@@ -107,6 +107,7 @@ def save_weights(path: str | Path, adapter: Mapping[str, torch.Tensor], subset: 
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a shipped file is world-readable
         os.replace(tmp, path)  # atomic: the file appears complete or not at all
     finally:
         if os.path.exists(tmp):

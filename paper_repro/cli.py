@@ -164,7 +164,7 @@ def _measure_real(args: argparse.Namespace) -> str:
     from paper_repro.artifacts import write_json
     from paper_repro.real_measure import MEASUREMENT_ID, MeasureConfig, measure
 
-    result = measure(MeasureConfig(prompts=args.prompts), progress=not args.json)
+    result = measure(MeasureConfig(prompts=args.prompts, split=args.split), progress=not args.json)
     path = Path(args.save_measurements or Path(args.out) / "table" / f"{MEASUREMENT_ID}.json")
     if path.name != f"{MEASUREMENT_ID}.json":
         raise ConfigError(f"--save-measurements for {MEASUREMENT_ID} must be named {MEASUREMENT_ID}.json")
@@ -251,6 +251,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts", type=_positive_int, default=None,
                    help="prompts per dataset (default 50; humaneval-smollm2: all 164)")
     p.add_argument("--builtin-prompts", action="store_true", help="use the shipped prompt set")
+    p.add_argument("--split", choices=("all", "held-out"), default="all",
+                   help="humaneval-smollm2: all 164 problems or the 41 held-out ones (default all)")
     p.add_argument("--save-measurements", help="where --measure writes the filled measurements")
     p.add_argument("--repeats", type=_positive_int, default=5, help="acceptance paths per row (default 5)")
     p.add_argument("--no-demo", dest="demo", action="store_false",

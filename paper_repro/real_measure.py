@@ -4,7 +4,8 @@
 (committed as ``docs/measurements/humaneval-smollm2.json``; ``dsi repro all`` reads that file
 and does not measure). Protocol (SPEC §5, §10, adapted to the model reachable here):
 
-* prompts: the HumanEval problems (all 164, or the first n in task order), prompt text as is;
+* prompts: the HumanEval problems (all 164, or the 41 held-out ones, or the first n of either in
+  task order), prompt text as is;
   greedy decoding, ``new_tokens`` = 20 new tokens, ``torch.set_num_threads(threads)`` (1);
 * **target** TTFT = the prefill forward on the prompt; TPOT = (generate time − TTFT) / (new
   tokens − 1), both from the same timed greedy generation with the KV cache; means over prompts;
@@ -52,7 +53,8 @@ PREDICTION_SERVERS = (7, 2)
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    prompts: int | None = None  # first n HumanEval problems (None: all 164)
+    prompts: int | None = None  # first n HumanEval problems of the split (None: all)
+    split: str = "all"  # "all" (164 problems) or "held-out" (41, never seen by the trained drafter)
     new_tokens: int = 20  # greedy tokens per prompt (the paper's 20)
     drafters: tuple[str, ...] = DEFAULT_DRAFTERS
     timing_every: int = 4  # drafter TTFT/TPOT on every n-th prompt
@@ -62,6 +64,8 @@ class MeasureConfig:
     threads: int = 1
 
     def __post_init__(self) -> None:
+        if self.split not in ("all", "held-out"):
+            raise ConfigError(f"split must be 'all' or 'held-out', got {self.split!r}")
         if self.prompts is not None and self.prompts < 1:
             raise ConfigError(f"prompts must be >= 1, got {self.prompts}")
         if self.new_tokens < 2:
@@ -207,7 +211,7 @@ def measure(config: MeasureConfig = MeasureConfig(), *, progress: bool = False) 
     started = time.perf_counter()
     load_before = load_average()
     torch.set_num_threads(config.threads)
-    problems = humaneval.select("all", config.prompts)
+    problems = humaneval.select(config.split, config.prompts)
     target = smollm2.load_target()
     drafters = {name: smollm2.load_drafter(name) for name in config.drafters}
     prompts = [smollm2.encode(p.prompt) for p in problems]
