@@ -139,79 +139,101 @@ def run(config: RunConfig = RunConfig(), *, measurement: dict[str, Any] | None =
     target = smollm2.load_target()
     drafters = {name: smollm2.load_drafter(name) for name in config.drafters}
     hf_model = load_hf_model()
-    hf_methods = ("hf-plain", "hf-prompt-lookup", f"hf-early-exit:{config.hf_early_exit}")
     engine = RuntimeEngine(forward_timeout_s=config.forward_timeout_s)
-    problems = humaneval.select("held-out", config.prompts)
     out_prompts = []
-    for problem in problems:
+    for problem in humaneval.select("held-out", config.prompts):
         prompt = smollm2.encode(problem.prompt)
         log(f"{problem.task_id}: {len(prompt)} prompt tokens")
-        plain, ttft, tpot = generate_timed(target, prompt, config.tokens)
-        plain = tuple(plain)
-        entry: dict[str, Any] = {"task": problem.task_id, "prompt_tokens": len(prompt),
-                                 "target_ttft_s": ttft, "target_tpot_s": tpot, "drafters": {}, "hf": {}}
-        greedy = {"mode": "greedy", "seed": config.seed}
-        for name, drafter in drafters.items():
-            _, d_ttft, d_tpot = generate_timed(drafter, prompt, config.tokens)
-            path = acceptance_path(drafter, prompt, plain)
-            predicted = predicted_seconds(path, (ttft, tpot), (d_ttft, d_tpot), positions_cost, ks[name], config)
-            times: dict[str, list[float]] = {alg: [] for alg in ("plain", *ALGORITHMS)}
-            tokens_equal = True
-            for _ in range(config.runs):
-                for algorithm in ("plain", *ALGORITHMS):
-                    result = engine.generate(target, None if algorithm == "plain" else drafter, prompt,
-                                             config.tokens, algorithm=algorithm, **greedy,
-                                             **_options(algorithm, ks[name], config))
-                    tokens_equal &= result.tokens == plain
-                    times[algorithm].append(float(result.latency))
-            reference = generate(target, drafter, prompt, config.tokens, algorithm="dsi", mode="sample",
-                                 seed=config.seed, **{k: v for k, v in _options("dsi", ks[name], config).items()
-                                                      if k != "preemptive"})
-            sampling_equal = {}
-            for algorithm in ALGORITHMS:
-                result = engine.generate(target, drafter, prompt, config.tokens, algorithm=algorithm,
-                                         mode="sample", seed=config.seed, **_options(algorithm, ks[name], config))
-                sampling_equal[algorithm] = result.tokens == reference.tokens
-            entry["drafters"][name] = {
-                "lookahead": ks[name], "drafter_ttft_s": d_ttft, "drafter_tpot_s": d_tpot,
-                "greedy_acceptance": float(np.mean(path)), "predicted_s": predicted,
-                "measured_s": {alg: statistics.median(v) for alg, v in times.items()}, "runs_s": times,
-                "greedy_tokens_equal_plain": tokens_equal, "sampling_tokens_equal_reference": sampling_equal}
-            log(f"  {name}: " + ", ".join(f"{alg} {statistics.median(v):.2f} s (pred {predicted[alg]:.2f})"
-                                          for alg, v in times.items()))
-        for method in hf_methods:
-            results = [hf_generate(hf_model, prompt, config.tokens, method) for _ in range(config.runs)]
-            entry["hf"][method] = {"measured_s": statistics.median(s for _, s in results),
-                                   "runs_s": [s for _, s in results],
-                                   "tokens_equal_plain": all(t == plain for t, _ in results)}
-        log("  " + ", ".join(f"{m} {v['measured_s']:.2f} s" for m, v in entry["hf"].items()))
+        entry = _one_prompt(prompt, target, drafters, hf_model, engine, ks, positions_cost, config, generate,
+                            hf_generate)
+        entry["task"] = problem.task_id
+        log("  " + ", ".join(f"{method} {row['measured_s']:.2f} s" for method, row in _methods(entry).items()))
         out_prompts.append(entry)
-    return {"config": asdict(config), "lookahead": ks,
-            "positions_cost": positions_cost,
+    return {"config": asdict(config), "lookahead": ks, "positions_cost": positions_cost,
             "machine": {"load_average_before": load_before, "load_average_after": load_average(),
                         "seconds": round(time.perf_counter() - started, 1)},
             "prompts": out_prompts, "summary": summarize(out_prompts)}
+
+
+def _one_prompt(prompt: tuple[int, ...], target: Any, drafters: dict[str, Any], hf_model: Any, engine: Any,
+                ks: dict[str, dict[str, int]], positions_cost: list[float], config: RunConfig,
+                generate: Any, hf_generate: Any) -> dict[str, Any]:
+    """Calibration, prediction, interleaved greedy runs, sampling checks and HF runs of one prompt."""
+    plain, ttft, tpot = generate_timed(target, prompt, config.tokens)
+    plain = tuple(plain)
+    entry: dict[str, Any] = {"prompt_tokens": len(prompt), "target_ttft_s": ttft, "target_tpot_s": tpot,
+                             "drafters": {}, "hf": {}}
+    for name, drafter in drafters.items():
+        _, d_ttft, d_tpot = generate_timed(drafter, prompt, config.tokens)
+        path = acceptance_path(drafter, prompt, plain)
+        predicted = predicted_seconds(path, (ttft, tpot), (d_ttft, d_tpot), positions_cost, ks[name], config)
+        entry["plain"] = {"predicted_s": predicted.pop("plain"), "runs_s": [], "tokens_equal_plain": True}
+        entry["drafters"][name] = {"lookahead": ks[name], "drafter_ttft_s": d_ttft, "drafter_tpot_s": d_tpot,
+                                   "greedy_acceptance": float(np.mean(path)), "predicted_s": predicted,
+                                   "runs_s": {alg: [] for alg in ALGORITHMS}, "greedy_tokens_equal_plain": True}
+    for method in hf_methods(config):
+        entry["hf"][method] = {"runs_s": [], "tokens_equal_plain": True}
+    greedy = {"mode": "greedy", "seed": config.seed}
+    for _ in range(config.runs):  # every method once per round: load drifts hit them alike
+        result = engine.generate(target, None, prompt, config.tokens, algorithm="plain", **greedy)
+        entry["plain"]["runs_s"].append(float(result.latency))
+        entry["plain"]["tokens_equal_plain"] &= result.tokens == plain
+        for name, drafter in drafters.items():
+            row = entry["drafters"][name]
+            for algorithm in ALGORITHMS:
+                result = engine.generate(target, drafter, prompt, config.tokens, algorithm=algorithm, **greedy,
+                                         **_options(algorithm, ks[name], config))
+                row["runs_s"][algorithm].append(float(result.latency))
+                row["greedy_tokens_equal_plain"] &= result.tokens == plain
+        for method, row in entry["hf"].items():
+            tokens, seconds = hf_generate(hf_model, prompt, config.tokens, method)
+            row["runs_s"].append(seconds)
+            row["tokens_equal_plain"] &= tokens == plain
+    entry["plain"]["measured_s"] = statistics.median(entry["plain"]["runs_s"])
+    for row in entry["hf"].values():
+        row["measured_s"] = statistics.median(row["runs_s"])
+    for name, drafter in drafters.items():
+        row = entry["drafters"][name]
+        row["measured_s"] = {alg: statistics.median(v) for alg, v in row["runs_s"].items()}
+        dsi = {k: v for k, v in _options("dsi", ks[name], config).items() if k != "preemptive"}
+        reference = generate(target, drafter, prompt, config.tokens, algorithm="dsi", mode="sample",
+                             seed=config.seed, **dsi)
+        row["sampling_tokens_equal_reference"] = {
+            algorithm: engine.generate(target, drafter, prompt, config.tokens, algorithm=algorithm, mode="sample",
+                                       seed=config.seed, **_options(algorithm, ks[name], config)).tokens
+            == reference.tokens for algorithm in ALGORITHMS}
+    return entry
+
+
+def hf_methods(config: RunConfig) -> tuple[str, ...]:
+    """Hugging Face's decodings run beside the runtime (:mod:`paper_repro.hf_baselines`)."""
+    return ("hf-plain", "hf-prompt-lookup", f"hf-early-exit:{config.hf_early_exit}")
+
+
+def _methods(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every measured method of one prompt by display name (plain, alg (drafter), hf-...)."""
+    out = {"plain": entry["plain"]}
+    for name, row in entry["drafters"].items():
+        for alg in ALGORITHMS:
+            out[f"{alg} ({name})"] = {"measured_s": row["measured_s"][alg], "predicted_s": row["predicted_s"][alg]}
+    out.update(entry["hf"])
+    return out
 
 
 def summarize(prompts: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over prompts (seconds) per method, and the token checks."""
     totals: dict[str, dict[str, float]] = {}
     for entry in prompts:
-        for name, d in entry["drafters"].items():
-            for alg in ("plain", *ALGORITHMS):
-                row = totals.setdefault(f"{alg}" if alg == "plain" else f"{alg} ({name})",
-                                        {"measured_s": 0.0, "predicted_s": 0.0})
-                if alg == "plain" and name != next(iter(entry["drafters"])):
-                    continue  # plain decoding does not depend on the drafter: count it once
-                row["measured_s"] += d["measured_s"][alg]
-                row["predicted_s"] += d["predicted_s"][alg]
-        for method, h in entry["hf"].items():
-            totals.setdefault(method, {"measured_s": 0.0})["measured_s"] += h["measured_s"]
+        for method, row in _methods(entry).items():
+            total = totals.setdefault(method, {key: 0.0 for key in ("measured_s", "predicted_s") if key in row})
+            for key in total:
+                total[key] += row[key]
+    drafter_rows = [d for e in prompts for d in e["drafters"].values()]
     checks = {
-        "greedy_tokens_equal_plain": all(d["greedy_tokens_equal_plain"]
-                                         for e in prompts for d in e["drafters"].values()),
+        "greedy_tokens_equal_plain": all(d["greedy_tokens_equal_plain"] for d in drafter_rows)
+        and all(e["plain"]["tokens_equal_plain"] for e in prompts),
         "sampling_tokens_equal_reference": all(all(d["sampling_tokens_equal_reference"].values())
-                                               for e in prompts for d in e["drafters"].values()),
+                                               for d in drafter_rows),
         "hf_tokens_equal_plain": {m: all(e["hf"][m]["tokens_equal_plain"] for e in prompts)
                                   for m in (prompts[0]["hf"] if prompts else {})},
     }

@@ -42,12 +42,13 @@ def test_measured_here_rows():
 
 
 def _run(greedy_ok: bool = True) -> dict:
-    drafter = {"measured_s": {"plain": 4.0, "nonsi": 4.2, "si": 5.0, "dsi": 3.2},
-               "predicted_s": {"plain": 3.9, "nonsi": 3.9, "si": 4.8, "dsi": 3.0},
-               "greedy_tokens_equal_plain": greedy_ok, "sampling_tokens_equal_reference": {"dsi": True}}
-    prompt = {"drafters": {"lookup": drafter}, "hf": {"hf-plain": {"measured_s": 4.4, "tokens_equal_plain": True}}}
     from paper_repro.real_run import summarize
 
+    drafter = {"measured_s": {"nonsi": 4.2, "si": 5.0, "dsi": 3.2},
+               "predicted_s": {"nonsi": 3.9, "si": 4.8, "dsi": 3.0},
+               "greedy_tokens_equal_plain": greedy_ok, "sampling_tokens_equal_reference": {"dsi": True}}
+    prompt = {"plain": {"measured_s": 4.0, "predicted_s": 3.9, "tokens_equal_plain": True},
+              "drafters": {"lookup": drafter}, "hf": {"hf-plain": {"measured_s": 4.4, "tokens_equal_plain": True}}}
     prompts = [prompt, prompt]
     return {"config": {"tokens": 48, "num_target_servers": 2, "runs": 3, "seed": 0, "drafters": ["lookup"]},
             "machine": {}, "lookahead": {"lookup": {"si": 2, "dsi": 3}}, "prompts": prompts,
