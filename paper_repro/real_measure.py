@@ -13,8 +13,8 @@ and does not measure). Protocol (SPEC §5, §10, adapted to the model reachable 
   greedy generation on every ``timing_every``-th prompt (prompt lookup: its lookups);
 * **forward cost by positions**: on ``positions_prompts`` prompts, a target forward over s new
   positions after the prompt (s = 1..``max_positions``; each the median of
-  ``positions_repeats``), divided by the s = 1 time; a line through (1, 1) fitted by least
-  squares gives the table ``cost(s) = 1 + slope·(s − 1)`` the latency model uses
+  ``positions_repeats``), divided by the s = 1 time; made non-decreasing by isotonic regression
+  (:func:`fit_positions_cost`), this is the table the latency model uses
   (:class:`reference.latency.LatencyModel` ``target_positions_cost``);
 * **acceptance along the target's trajectory** (teacher forcing: the drafter reads the target's
   greedy tokens): the greedy match rate (argmax q = target token), the table estimate
@@ -60,7 +60,7 @@ class MeasureConfig:
     timing_every: int = 4  # drafter TTFT/TPOT on every n-th prompt
     max_positions: int = 21  # forward cost measured for s = 1..max_positions (k + 1 for k <= 20)
     positions_prompts: int = 4
-    positions_repeats: int = 3
+    positions_repeats: int = 5
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -77,17 +77,25 @@ class MeasureConfig:
             raise ConfigError("at least one drafter is needed")
 
 
-def fit_positions_cost(ratios: Sequence[float]) -> tuple[float, tuple[float, ...]]:
-    """Least-squares slope of ``cost(s) = 1 + slope·(s − 1)`` through the measured ratios
-    (s = 1..len), clipped at 0, and the fitted table rounded to 1e-4.
+def fit_positions_cost(ratios: Sequence[float]) -> tuple[float, ...]:
+    """The cost table the latency model uses: the measured ratios (s = 1..len) made
+    non-decreasing by isotonic regression (pool adjacent violators, equal weights), with
+    cost(1) = 1 and every entry at least 1, rounded to 1e-4.
 
-    >>> fit_positions_cost([1.0, 1.5, 2.0])
-    (0.5, (1.0, 1.5, 2.0))
+    A straight line is a poor fit on a CPU: going from one position (matrix-vector products, no
+    mask) to two costs a jump, and the cost is nearly flat for a while after it.
+
+    >>> fit_positions_cost([1.0, 1.6, 1.5, 1.9])  # 1.6 and 1.5 pool to 1.55
+    (1.0, 1.55, 1.55, 1.9)
     """
-    s = np.arange(len(ratios), dtype=np.float64)  # s − 1
-    y = np.asarray(ratios, dtype=np.float64) - 1.0
-    slope = max(float((s * y).sum() / (s * s).sum()), 0.0) if len(ratios) > 1 else 0.0
-    return slope, tuple(round(1.0 + slope * float(x), 4) for x in s)
+    blocks: list[list[float]] = []  # [mean, count] of pooled runs
+    for value in [1.0, *(max(float(r), 1.0) for r in ratios[1:])]:
+        blocks.append([value, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean, count = blocks.pop()
+            blocks[-1] = [(blocks[-1][0] * blocks[-1][1] + mean * count) / (blocks[-1][1] + count),
+                          blocks[-1][1] + count]
+    return tuple(round(mean, 4) for mean, count in blocks for _ in range(int(count)))
 
 
 def _timed_generation(forward: Callable[[Sequence[int], int], int], prompt: Sequence[int],
@@ -246,7 +254,7 @@ def measure(config: MeasureConfig = MeasureConfig(), *, progress: bool = False) 
                 _, d_ttft, d_tpot = generate_timed(drafter, prompt, config.new_tokens)
                 drafter_times[name].append((d_ttft, d_tpot))
     costs = positions_costs(target, prompts[: config.positions_prompts], config)
-    slope, fitted = fit_positions_cost(costs)
+    fitted = fit_positions_cost(costs)
     target_summary = {"ttft_ms": 1e3 * float(np.mean([t for t, _ in target_times])),
                       "tpot_ms": 1e3 * float(np.mean([t for _, t in target_times])), "prompts": len(target_times)}
     out_drafters: dict[str, Any] = {}
@@ -275,6 +283,6 @@ def measure(config: MeasureConfig = MeasureConfig(), *, progress: bool = False) 
                     "load_average_after": load_average(),
                     "seconds": round(time.perf_counter() - started, 1)},
         "target": target_summary,
-        "positions_cost": {"measured": costs, "slope": slope, "fitted": list(fitted)},
+        "positions_cost": {"measured": costs, "fitted": list(fitted), "fit": "isotonic (non-decreasing)"},
         "drafters": out_drafters,
     }

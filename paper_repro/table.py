@@ -244,11 +244,13 @@ def measured_here(data: dict[str, Any], *, step: str = "table") -> tuple[list[Cl
     """
     machine = data.get("machine", {})
     target = data["target"]
+    cost = data["positions_cost"]["fitted"]
     loaded = f"load average {machine.get('load_average_before')} → {machine.get('load_average_after')}"
     lines = ["", "#### Measured here (CPU): SmolLM2-135M-Instruct on HumanEval", "",
              f"Target TTFT {target['ttft_ms']:.1f} ms, TPOT {target['tpot_ms']:.1f} ms (one thread, "
-             f"{target['prompts']} prompts, {loaded}); forward cost by positions: cost(s) = 1 + "
-             f"{data['positions_cost']['slope']:.3f}·(s − 1). Command: `{MEASURED_HERE_COMMAND}`.", "",
+             f"{target['prompts']} prompts, {loaded}); a target forward over s positions costs "
+             + ", ".join(f"{cost[s - 1]:.2f}× at s = {s}" for s in (2, 4, 8, len(cost)) if s <= len(cost))
+             + f" one over 1 (isotonic fit). Command: `{MEASURED_HERE_COMMAND}`.", "",
              "| row | c | â held-out | greedy match | Σmin(p,q) | k SI | k DSI N=7 / N=2 | DSI/SI N=7 | "
              "DSI/SI N=2 | DSI/non-SI N=7 | DSI/non-SI N=2 | SI/non-SI |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
-import pytest
-
 from paper_repro.real_measure import fit_positions_cost, latency_model
 from paper_repro.real_run import run_section
 from paper_repro.steps import real_model_rows
@@ -21,7 +19,7 @@ def _choice(latency: float, k: int | None = 2) -> dict:
 MEASUREMENT = {
     "machine": {"load_average_before": [0.1, 0.1, 0.1], "load_average_after": [0.2, 0.1, 0.1]},
     "target": {"ttft_ms": 150.0, "tpot_ms": 60.0, "prompts": 164},
-    "positions_cost": {"slope": 0.05, "fitted": [1.0, 1.05, 1.1], "measured": [1.0, 1.04, 1.12]},
+    "positions_cost": {"fitted": [1.0, 1.05, 1.1], "measured": [1.0, 1.04, 1.12]},
     "drafters": {"lookup": {
         "c": 0.001, "latency_ms": {},
         "acceptance": {"held_out": {"table_estimate": 0.4, "greedy_match_rate": 0.35, "sum_min_pq": 0.3}},
@@ -76,11 +74,11 @@ def test_table_step_reads_committed_files(tmp_path):
     assert len(claims) == 3 and any("Measured here (CPU)" in line for line in lines)
 
 
-def test_positions_fit_through_one():
-    slope, table = fit_positions_cost([1.0, 1.2, 1.3, 1.7])  # s − 1 = 0..3: slope = (0.2 + 0.6 + 2.1) / 14
-    assert slope == pytest.approx(2.9 / 14)
-    assert table[0] == 1.0 and table[3] == round(1 + 3 * 2.9 / 14, 4)
-    assert fit_positions_cost([1.0, 0.9])[0] == 0.0  # a faster two-position forward is noise: clipped
+def test_positions_fit_is_isotonic():
+    # 1.3 > 1.2 pools to 1.25; 0.9 (faster than one position: noise) is raised to 1
+    assert fit_positions_cost([1.0, 0.9, 1.3, 1.2, 1.7]) == (1.0, 1.0, 1.25, 1.25, 1.7)
+    assert fit_positions_cost([1.0, 2.0, 1.0, 1.0]) == (1.0, 1.3333, 1.3333, 1.3333)  # (2 + 1 + 1) / 3
+    assert fit_positions_cost([1.0]) == (1.0,)
 
 
 def test_latency_model_of_a_measured_drafter():
