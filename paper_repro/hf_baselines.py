@@ -45,12 +45,14 @@ def hf_generate(model: Any, prompt: Sequence[int], new_tokens: int, method: str)
         options["assistant_early_exit"] = int(method.split(":", 1)[1])
     elif method != "hf-plain":
         raise ConfigError(f"unknown HF method {method!r}: hf-plain, hf-prompt-lookup, hf-early-exit:L")
+    from transformers import GenerationConfig
+
     ids = torch.tensor([list(prompt)], dtype=torch.long)
     eos = model.config.eos_token_id
+    settings = GenerationConfig(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                                pad_token_id=eos if isinstance(eos, int) else 0, eos_token_id=eos, **options)
     with torch.inference_mode():
         start = time.perf_counter()
-        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
-                             min_new_tokens=new_tokens, do_sample=False,
-                             pad_token_id=eos if isinstance(eos, int) else 0, **options)
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), generation_config=settings)
         seconds = time.perf_counter() - start
     return tuple(int(t) for t in out[0, ids.shape[1]:].tolist()), seconds
