@@ -266,7 +266,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--measurements",
                    help="the table measurement JSON (default docs/measurements/humaneval-smollm2.json)")
     p.add_argument("--save", help="where to write the run's JSON (default OUT/real-run/humaneval-smollm2-run.json)")
-    p.add_argument("--prompts", type=_positive_int, default=4, help="held-out HumanEval prompts (default 4)")
+    p.add_argument("--prompts", type=_positive_int, default=3, help="held-out HumanEval prompts (default 3)")
     p.add_argument("--tokens", type=_positive_int, default=48, help="new tokens S (default 48)")
     p.add_argument("--runs", type=_positive_int, default=3, help="runs per method, median (default 3)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")

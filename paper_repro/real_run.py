@@ -1,6 +1,6 @@
 """The runtime on the real model, for real: non-SI, SI and DSI beside Hugging Face's decoding.
 
-``dsi repro real-run [--prompts 4] [--tokens 48] [--runs 3] [--save PATH]`` (committed as
+``dsi repro real-run [--prompts 3] [--tokens 48] [--runs 3] [--save PATH]`` (committed as
 ``docs/measurements/humaneval-smollm2-run.json``; ``dsi repro all`` reads it, never reruns it).
 On held-out HumanEval prompts, SmolLM2-135M as the target, one torch thread per server:
 
@@ -50,7 +50,7 @@ ALGORITHMS = ("nonsi", "si", "dsi")
 
 @dataclass(frozen=True)
 class RunConfig:
-    prompts: int = 4  # the first n held-out HumanEval problems
+    prompts: int = 3  # the first n held-out HumanEval problems
     tokens: int = 48  # new tokens S
     runs: int = 3  # median of this many runs per method
     num_target_servers: int = 2  # DSI's N (this machine has 2 cores)
