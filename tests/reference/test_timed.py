@@ -112,3 +112,13 @@ def test_duration_by_positions():
     assert plain.duration("target", 0, 0, prefill=False, positions=9) == plain.target_decode  # default: no change
     with pytest.raises(ConfigError, match="positions"):
         TABLE.duration("target", 0, 0, prefill=False, positions=0)
+
+
+def test_costly_windows_can_make_dsi_slower_than_nonsi():
+    # A finding, outside the theorems' unit-cost model. S = 2, k = 1, N = 2, c = 1/10, cost(2) = 2.
+    # F0 on server 0 [0, 1] resolves position 0 (accepted) at 1; the window with draft 0 (two
+    # positions) was dispatched at 0.1 on server 1 and ends at 2.1. It covers position 1, so the
+    # frontier chain does not fire, and position 1 resolves at 2.1 > 2 = non-SI.
+    latency = LatencyModel(target_decode=1, drafter_decode=F(1, 10), target_positions_cost=(1, 2))
+    assert dsi_time([True, False], 1, 2, latency).latency == pytest.approx(2.1)
+    assert nonsi_time([True, False], latency).latency == 2.0
