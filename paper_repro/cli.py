@@ -128,8 +128,10 @@ def cmd_table(args: argparse.Namespace) -> int:
     measurements = args.measurements
     real_folder = None
     if args.measure and "humaneval-smollm2" in args.measure:
+        if len(args.measure) > 1:
+            raise ConfigError("measure humaneval-smollm2 on its own (it writes its own file)")
         real_folder = _measure_real(args)
-        args.measure = [m for m in args.measure if m != "humaneval-smollm2"]
+        args.measure = None
     if args.measure:
         from paper_repro.hf_measure import measure_row
 
