@@ -19,7 +19,10 @@ On held-out HumanEval prompts, SmolLM2-135M as the target, one torch thread per 
 5. **runtime, sampling** (temperature 1, seed ``seed``): non-SI, SI, DSI once each; tokens must
    equal the reference's DSI (:func:`reference.generate`) with the same models and seed;
 6. **Hugging Face**: ``generate`` (plain) and assisted generation (prompt lookup, early exit at
-   ``hf_early_exit``), ``runs`` runs each; tokens compared with plain greedy.
+   ``hf_early_exit``), ``runs`` runs each; tokens compared with plain greedy;
+7. **concurrency**: a decode forward alone and while a second server decodes at the same time
+   (:func:`concurrent_slowdown`): the prediction assumes independent servers, a CPU does not
+   give them.
 
 Times are seconds; "measured" is the median of the runs. On a shared machine the numbers carry
 the load average seen before and after.
@@ -36,9 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from paper_repro.real_measure import generate_timed, latency_model
+from paper_repro.hf_baselines import hf_generate
+from paper_repro.real_measure import generate_timed, latency_model, load_average
 from reference.errors import ConfigError
 from reference.fast.timed import dsi_time, nonsi_time, si_time
+from reference.generate import generate
 from reference.plan import PlanConfig, plan
 
 #: The committed measurements (table protocol) and the committed run.
@@ -87,6 +92,34 @@ def choose_lookahead(entry: dict[str, Any], config: RunConfig) -> dict[str, int]
     return {"si": int(result.si.lookahead), "dsi": int(result.dsi.lookahead)}  # type: ignore[arg-type]
 
 
+def concurrent_slowdown(target: Any, prompt: tuple[int, ...], *, forwards: int = 10) -> dict[str, float]:
+    """Mean decode forward time alone and with a second server decoding at the same time.
+
+    The latency model treats target servers as independent; on a CPU they share memory
+    bandwidth (and cores), so a forward slows down while another runs. The ratio says how far.
+    """
+    import threading
+
+    def decode(out: list[float]) -> None:
+        cache = target.new_cache()
+        target.forward(cache, prompt, 0, last=1)
+        start = time.perf_counter()
+        for _ in range(forwards):
+            target.forward(cache, [int(prompt[-1])], cache.length, last=1)
+        out.append((time.perf_counter() - start) / forwards)
+
+    alone: list[float] = []
+    decode(alone)
+    together: list[float] = []
+    threads = [threading.Thread(target=decode, args=(together,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"alone_ms": 1e3 * alone[0], "two_servers_ms": 1e3 * float(np.mean(together)),
+            "slowdown": float(np.mean(together)) / alone[0]}
+
+
 def acceptance_path(drafter: Any, prompt: tuple[int, ...], tokens: tuple[int, ...]) -> list[bool]:
     """Greedy acceptance path: the drafter's argmax along the plain greedy tokens equals them."""
     q = drafter.forward(drafter.new_cache(), list(prompt) + list(tokens[:-1]), 0, last=len(tokens))
@@ -123,9 +156,7 @@ def run(config: RunConfig = RunConfig(), *, measurement: dict[str, Any] | None =
 
     from gpu_runtime import humaneval, smollm2
     from gpu_runtime.engine import RuntimeEngine
-    from paper_repro.hf_baselines import hf_generate, load_hf_model
-    from paper_repro.real_measure import load_average
-    from reference.generate import generate
+    from paper_repro.hf_baselines import load_hf_model
 
     started = time.perf_counter()
     load_before = load_average()
@@ -140,24 +171,25 @@ def run(config: RunConfig = RunConfig(), *, measurement: dict[str, Any] | None =
     drafters = {name: smollm2.load_drafter(name) for name in config.drafters}
     hf_model = load_hf_model()
     engine = RuntimeEngine(forward_timeout_s=config.forward_timeout_s)
+    concurrency = concurrent_slowdown(target, smollm2.encode(humaneval.select("held-out", 1)[0].prompt))
+    log(f"decode forward alone {concurrency['alone_ms']:.1f} ms, with a second server at once "
+        f"{concurrency['two_servers_ms']:.1f} ms")
     out_prompts = []
     for problem in humaneval.select("held-out", config.prompts):
         prompt = smollm2.encode(problem.prompt)
         log(f"{problem.task_id}: {len(prompt)} prompt tokens")
-        entry = _one_prompt(prompt, target, drafters, hf_model, engine, ks, positions_cost, config, generate,
-                            hf_generate)
+        entry = _one_prompt(prompt, target, drafters, hf_model, engine, ks, positions_cost, config)
         entry["task"] = problem.task_id
         log("  " + ", ".join(f"{method} {row['measured_s']:.2f} s" for method, row in _methods(entry).items()))
         out_prompts.append(entry)
-    return {"config": asdict(config), "lookahead": ks, "positions_cost": positions_cost,
+    return {"config": asdict(config), "lookahead": ks, "positions_cost": positions_cost, "concurrency": concurrency,
             "machine": {"load_average_before": load_before, "load_average_after": load_average(),
                         "seconds": round(time.perf_counter() - started, 1)},
             "prompts": out_prompts, "summary": summarize(out_prompts)}
 
 
 def _one_prompt(prompt: tuple[int, ...], target: Any, drafters: dict[str, Any], hf_model: Any, engine: Any,
-                ks: dict[str, dict[str, int]], positions_cost: list[float], config: RunConfig,
-                generate: Any, hf_generate: Any) -> dict[str, Any]:
+                ks: dict[str, dict[str, int]], positions_cost: list[float], config: RunConfig) -> dict[str, Any]:
     """Calibration, prediction, interleaved greedy runs, sampling checks and HF runs of one prompt."""
     plain, ttft, tpot = generate_timed(target, prompt, config.tokens)
     plain = tuple(plain)
@@ -243,6 +275,15 @@ def summarize(prompts: list[dict[str, Any]]) -> dict[str, Any]:
 RUN_COMMAND = "dsi repro real-run --save docs/measurements/humaneval-smollm2-run.json"
 
 
+def _concurrency_note(data: dict[str, Any]) -> str:
+    concurrency = data.get("concurrency")
+    if not concurrency:
+        return ""
+    return (f" A decode forward takes {concurrency['alone_ms']:.1f} ms alone and "
+            f"{concurrency['two_servers_ms']:.1f} ms while a second server decodes "
+            f"({concurrency['slowdown']:.2f}x): predictions assume independent servers.")
+
+
 def run_section(data: dict[str, Any], *, step: str = "table") -> tuple[list[Any], list[str]]:
     """Claim rows and report lines of a committed real run (:func:`run`'s JSON)."""
     from paper_repro.report import ClaimRow
@@ -253,7 +294,7 @@ def run_section(data: dict[str, Any], *, step: str = "table") -> tuple[list[Any]
              f"{len(data['prompts'])} held-out HumanEval prompts, S = {config['tokens']}, N = "
              f"{config['num_target_servers']} target servers, one torch thread per server, median of "
              f"{config['runs']} runs, summed over prompts; k from `dsi plan`: {data['lookahead']}; {loaded}. "
-             f"Command: `{RUN_COMMAND}`.", "",
+             f"Command: `{RUN_COMMAND}`." + _concurrency_note(data), "",
              "| method | measured (s) | predicted (s) |", "|---|---|---|"]
     for method, row in summary["totals_s"].items():
         predicted = f"{row['predicted_s']:.2f}" if "predicted_s" in row else "-"
