@@ -169,7 +169,8 @@ class WallDriver:
             self.launch(start, time_)
 
     def launch(self, start: Start, at: Fraction) -> None:
-        floor = self.floors.units(start.role, start.server, start.forward_index, prefill=start.prefill)
+        floor = self.floors.units(start.role, start.server, start.forward_index, prefill=start.prefill,
+                                  positions=start.positions)
         deadline = at + floor
         flight = _Flight(start, Job(start, deadline=self._wall(deadline) if self.emulated else None), deadline)
         self.flights[start.forward_id] = flight

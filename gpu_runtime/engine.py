@@ -4,7 +4,7 @@
 mirrors :func:`reference.generate` argument for argument and returns a
 :class:`reference.results.Result` whose tokens must equal the reference's for the seed;
 ``times`` are wall-clock seconds since the request started and the trace holds
-:class:`gpu_runtime.trace.RuntimeTaskRecord`s.
+:class:`reference.results.TaskRecord`s.
 
 Differences from the reference, by design:
 

@@ -40,11 +40,12 @@ class Floors:
         if not self.extra_jitter_s >= 0:
             raise ConfigError(f"extra_jitter_s must be >= 0, got {self.extra_jitter_s!r}")
 
-    def units(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
-        """Floor of one forward in time units: ``duration(role, server, index)`` + extra jitter."""
+    def units(self, role: str, server: int, forward_index: int, *, prefill: bool, positions: int = 1) -> Fraction:
+        """Floor of one forward in time units: ``duration(role, server, index, positions)`` + extra
+        jitter."""
         floor = Fraction(0)
         if self.latency is not None:
-            floor = self.latency.duration(role, server, forward_index, prefill=prefill)
+            floor = self.latency.duration(role, server, forward_index, prefill=prefill, positions=positions)
         if self.extra_jitter_s:
             role_id = 0 if role == "target" else 1
             rng = np.random.default_rng((self.jitter_seed, role_id, server, forward_index))
@@ -59,9 +60,9 @@ class Floors:
             return 0.0, 0.0
         return float(lat.dispatch_latency) * self.time_unit_s, float(lat.result_latency) * self.time_unit_s
 
-    def seconds(self, role: str, server: int, forward_index: int, *, prefill: bool) -> float:
+    def seconds(self, role: str, server: int, forward_index: int, *, prefill: bool, positions: int = 1) -> float:
         """The same floor in seconds."""
-        return float(self.units(role, server, forward_index, prefill=prefill)) * self.time_unit_s
+        return float(self.units(role, server, forward_index, prefill=prefill, positions=positions)) * self.time_unit_s
 
     def longest_s(self) -> float:
         """An upper bound on one floor in seconds (for stall detection)."""

@@ -135,6 +135,12 @@ def cmd_table(args: argparse.Namespace) -> int:
     measurements = args.measurements
     check_work("table repeats x tokens", args.repeats * TableConfig().tokens)
     check_output_dir(args.out)
+    real_folder = None
+    if args.measure and "humaneval-smollm2" in args.measure:
+        if len(args.measure) > 1:
+            raise ConfigError("measure humaneval-smollm2 on its own (it writes its own file)")
+        real_folder = _measure_real(args)
+        args.measure = None
     if args.measure:
         from paper_repro.hf_measure import measure_row
 
@@ -145,12 +151,12 @@ def cmd_table(args: argparse.Namespace) -> int:
         unknown = wanted - {r.row_id for r in rows}
         if unknown:
             raise ConfigError(f"unknown row ids {sorted(unknown)}; known: {[r.row_id for r in rows]}")
-        rows = [measure_row(r, device=args.device, dtype=args.dtype, n_prompts=args.prompts,
+        rows = [measure_row(r, device=args.device, dtype=args.dtype, n_prompts=args.prompts or 50,
                             builtin=args.builtin_prompts) if r.row_id in wanted else r for r in rows]
         save_measurements(measurements, rows)
         print(f"wrote measurements to {measurements}", file=sys.stderr)
     settings = ReproSettings(measurements=measurements, table_repeats=args.repeats,
-                             table_demo=args.demo, progress=not args.json)
+                             table_demo=args.demo, progress=not args.json, real_measurements=real_folder)
     with staged_directory(args.out) as staging:
         outcome = table_step(StepContext(out=staging, settings=settings))
     if args.json:
@@ -163,6 +169,43 @@ def cmd_table(args: argparse.Namespace) -> int:
     if outcome.data["unmeasured"]:
         print("rows lacking measurements (TTFT, TPOT, acceptance): " + ", ".join(outcome.data["unmeasured"]))
         print("measure them with `dsi repro table --measure ROW_ID|all` on a machine with the models and a GPU")
+    return 0
+
+
+def _measure_real(args: argparse.Namespace) -> str:
+    """``--measure humaneval-smollm2``: the real model's table protocol; returns the JSON's folder."""
+    from paper_repro.real_measure import MEASUREMENT_ID, MeasureConfig, measure
+    from reference.files import write_json
+
+    path = Path(args.save_measurements or Path(args.out) / "table" / f"{MEASUREMENT_ID}.json")
+    if path.name != f"{MEASUREMENT_ID}.json":
+        raise ConfigError(f"--save-measurements for {MEASUREMENT_ID} must be named {MEASUREMENT_ID}.json")
+    check_output_file(path, what="--save-measurements file")  # before the measurement, not after
+    result = measure(MeasureConfig(prompts=args.prompts, split=args.split), progress=not args.json)
+    write_json(path, result)
+    print(f"wrote {path} ({result['machine']['seconds']} s)", file=sys.stderr)
+    return str(path.parent)
+
+
+def cmd_real_run(args: argparse.Namespace) -> int:
+    """``dsi repro real-run``: the runtime on the real model beside Hugging Face's decoding."""
+    from paper_repro.real_run import MEASUREMENT_FILE, RunConfig, load_measurement, run
+    from reference.files import write_json
+
+    path = Path(args.save or Path(args.out) / "real-run" / "humaneval-smollm2-run.json")
+    check_output_file(path, what="--save file")  # before the run, not after
+    config = RunConfig(prompts=args.prompts, tokens=args.tokens, runs=args.runs)
+    result = run(config, measurement=load_measurement(args.measurements or MEASUREMENT_FILE),
+                 log=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)))
+    write_json(path, result)
+    if args.json:
+        _print_json(result["summary"])
+        return 0
+    for method, row in result["summary"]["totals_s"].items():
+        predicted = f", predicted {row['predicted_s']:.2f} s" if "predicted_s" in row else ""
+        print(f"{method:<28} measured {row['measured_s']:.2f} s{predicted}")
+    print(f"checks: {result['summary']['checks']}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -222,12 +265,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
     p.add_argument("--measurements", help="measurements JSON (default: the shipped file)")
     p.add_argument("--measure", nargs="+", metavar="ROW_ID",
-                   help="measure these rows (or 'all') with Hugging Face models first")
+                   help="measure these rows (or 'all') with Hugging Face models first; 'humaneval-smollm2': "
+                        "the real model reachable here, on this CPU")
     p.add_argument("--device", default="cuda", help="device for --measure (default cuda)")
     p.add_argument("--dtype", default="bfloat16", help="dtype for --measure (default bfloat16)")
-    p.add_argument("--prompts", type=integer(MAX_COUNT, minimum=1), default=50,
-                   help="prompts per dataset (default 50)")
+    p.add_argument("--prompts", type=integer(MAX_COUNT, minimum=1), default=None,
+                   help="prompts per dataset (default 50; humaneval-smollm2: all 164)")
     p.add_argument("--builtin-prompts", action="store_true", help="use the shipped prompt set")
+    p.add_argument("--split", choices=("all", "held-out"), default="all",
+                   help="humaneval-smollm2: all 164 problems or the 41 held-out ones (default all)")
     p.add_argument("--save-measurements", help="where --measure writes the filled measurements")
     p.add_argument("--repeats", type=integer(MAX_COUNT, minimum=1), default=5,
                    help="acceptance paths per row (default 5)")
@@ -235,6 +281,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="skip the tiny random-init pipeline demo row")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_table)
+
+    p = targets.add_parser("real-run",
+                           help="the runtime on SmolLM2 (non-SI, SI, DSI) beside Hugging Face's decoding")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
+    p.add_argument("--measurements",
+                   help="the table measurement JSON (default docs/measurements/humaneval-smollm2.json)")
+    p.add_argument("--save", help="where to write the run's JSON (default OUT/real-run/humaneval-smollm2-run.json)")
+    p.add_argument("--prompts", type=integer(MAX_COUNT, minimum=1), default=3,
+                   help="held-out HumanEval prompts (default 3)")
+    p.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=48, help="new tokens S (default 48)")
+    p.add_argument("--runs", type=integer(MAX_COUNT, minimum=1), default=3,
+                   help="runs per method, median (default 3)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=cmd_real_run)
 
     p = targets.add_parser("all", help="every step; writes results/ and results/REPORT.md")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")

@@ -19,14 +19,15 @@ from gpu_runtime import cli as runtime_commands
 from paper_repro import cli as repro_commands
 from proofs import cli as proof_commands
 from properties import cli as property_commands
+from reference import cli_plan as plan_commands
 from reference import cli_simulate as simulate_commands
 from reference.cli import OneLineErrorParser
 from reference.errors import DSIError
 from soak import cli as soak_commands
 
 #: Modules that contribute subcommands, in help order.
-COMMAND_MODULES = (simulate_commands, proof_commands, property_commands, runtime_commands, repro_commands,
-                   soak_commands)
+COMMAND_MODULES = (simulate_commands, plan_commands, proof_commands, property_commands, runtime_commands,
+                   repro_commands, soak_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,7 @@ class ReproSettings:
     table_repeats: int = 5
     table_demo: bool = True  # run the measurement pipeline on tiny random-init models
     progress: bool = True
+    real_measurements: str | None = None  # the real-model JSONs' folder (None: docs/measurements)
 
 
 @dataclass(frozen=True)

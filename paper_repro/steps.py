@@ -160,9 +160,31 @@ def table_step(context: StepContext) -> StepOutcome:
                                     "provenance": provenance(config.__dict__, seed=config.seed)})
     save_measurements(out / "measurements_used.json", rows)
     claims = table_claims(results, unmeasured, paper_rows=paper_ids) + demo_rows
-    return StepOutcome(claims, sections=[table_section(results, unmeasured, notes)],
+    real_claims, real_lines = real_model_rows(context.settings.real_measurements)  # measured here (CPU)
+    claims += real_claims
+    section = table_section(results, unmeasured, notes) + "".join(line + "\n" for line in real_lines)
+    return StepOutcome(claims, sections=[section],
                        data={"results": [r.as_dict() for r in results],
                              "unmeasured": [r.row_id for r in unmeasured]})
+
+
+def real_model_rows(folder: str | None) -> tuple[list[ClaimRow], list[str]]:
+    """The committed real-model measurement and run (read, never re-measured), if present."""
+    import json
+
+    from paper_repro.real_run import MEASUREMENTS_DIR, run_section
+    from paper_repro.table import measured_here
+
+    base = Path(folder) if folder else MEASUREMENTS_DIR
+    claims: list[ClaimRow] = []
+    lines: list[str] = []
+    for name, render in (("humaneval-smollm2.json", measured_here), ("humaneval-smollm2-run.json", run_section)):
+        path = base / name
+        if path.is_file():
+            more_claims, more_lines = render(json.loads(path.read_text("utf-8")))
+            claims += more_claims
+            lines += more_lines
+    return claims, lines
 
 
 # ------------------------------------------------------------------ the step list

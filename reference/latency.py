@@ -19,11 +19,23 @@ illustration uses target 7, drafter 1.
   from the instant the scheduler starts it to the instant its output is back: the server
   is held for all of it, and a cancellation frees it at once (the cancel message precedes
   any later dispatch to that server, so it is never overtaken).
+* ``target_positions_cost`` (optional; empty by default, which changes nothing): the cost of a
+  target *decode* forward that delivers p at ``s`` positions (a verification window of s − 1
+  drafts plus the bonus position), as a multiple of ``target_decode``: entry s − 1 for
+  s = 1..len (entry 0 is 1); beyond the table the last step is extended linearly,
+
+      duration = target_decode · cost(s),  cost(s) = table[s−1]            (s ≤ len)
+                                           cost(s) = table[−1] + (s − len)·(table[−1] − table[−2]).
+
+  On a GPU a forward over a few positions costs about the same as one (the paper's model:
+  cost ≡ 1); on a CPU it does not (measured for SmolLM2: 1.5–2.2× at s = 2..17). Prefill
+  forwards cost their prefill latency whatever s; drafter forwards deliver one position.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -69,6 +81,7 @@ class LatencyModel:
     dispatch_latency: Fraction = Fraction(0)  # a remote forward's dispatch message
     result_latency: Fraction = Fraction(0)  # its result message
     remote_drafter: bool = False  # drafts pay the messages too (the drafter on its own rank)
+    target_positions_cost: tuple[Fraction, ...] = ()  # cost(s)/cost(1) for s = 1..len; () = all 1
 
     def __post_init__(self) -> None:
         for name in ("target_decode", "drafter_decode", "target_prefill", "drafter_prefill", "jitter",
@@ -76,6 +89,12 @@ class LatencyModel:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, to_fraction(value, name=name))
+        table = tuple(to_fraction(v, name="target_positions_cost") for v in self.target_positions_cost)
+        object.__setattr__(self, "target_positions_cost", table)
+        if table and table[0] != 1:
+            raise ConfigError(f"target_positions_cost[0] (one position) must be 1, got {table[0]}")
+        if any(b < a for a, b in itertools.pairwise(table)):
+            raise ConfigError(f"target_positions_cost must be non-decreasing, got {[str(v) for v in table]}")
         if self.target_decode <= 0:
             raise ConfigError(f"target_decode must be > 0, got {self.target_decode}")
         if self.drafter_decode <= 0:
@@ -108,6 +127,25 @@ class LatencyModel:
         """Drafter decode latency in target-decode units."""
         return self.drafter_decode / self.target_decode
 
+    def positions_cost(self, positions: int) -> Fraction:
+        """cost(s): a target decode forward delivering ``positions`` positions, in target_decode units.
+
+        >>> model = LatencyModel(target_positions_cost=(1, "3/2", 2))
+        >>> [str(model.positions_cost(s)) for s in (1, 2, 3, 5)]
+        ['1', '3/2', '2', '3']
+        >>> LatencyModel().positions_cost(9)  # no table: the paper's model
+        Fraction(1, 1)
+        """
+        if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+            raise ConfigError(f"positions must be an integer >= 1, got {positions!r}")
+        table = self.target_positions_cost
+        if not table:
+            return Fraction(1)
+        if positions <= len(table):
+            return table[positions - 1]
+        step = table[-1] - table[-2] if len(table) > 1 else Fraction(0)
+        return table[-1] + (positions - len(table)) * step
+
     def messages(self, role: str) -> Fraction:
         """Communication a forward of ``role`` pays: dispatch + result message, or 0 for a
         drafter on the scheduler's process.
@@ -119,14 +157,21 @@ class LatencyModel:
             return self.dispatch_latency + self.result_latency
         return Fraction(0)
 
-    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
+    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool,
+                 positions: int = 1) -> Fraction:
         """Duration of one forward, scheduler to scheduler: its compute plus its messages."""
-        return self.compute(role, server, forward_index, prefill=prefill) + self.messages(role)
+        return self.compute(role, server, forward_index, prefill=prefill, positions=positions) + self.messages(role)
 
-    def compute(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
-        """The compute of one forward: decode or prefill latency, times the jitter factor."""
+    def compute(self, role: str, server: int, forward_index: int, *, prefill: bool,
+                positions: int = 1) -> Fraction:
+        """The compute of one forward: decode latency (a target's times
+        ``positions_cost(positions)``, the number of positions it delivers) or prefill latency,
+        times the jitter factor."""
         if role == "target":
-            base = self.target_prefill if prefill and self.target_prefill is not None else self.target_decode
+            if prefill and self.target_prefill is not None:
+                base = self.target_prefill
+            else:
+                base = self.target_decode * self.positions_cost(positions) if positions != 1 else self.target_decode
         elif role == "drafter":
             base = self.drafter_prefill if prefill and self.drafter_prefill is not None else self.drafter_decode
         else:

@@ -18,7 +18,8 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 #: numbers that are not measurements, and why
-NOT_MEASURED = {"3.11": "the Python version of the install command", "2025": "the paper's year (ICLR 2025)"}
+NOT_MEASURED = {"3.11": "the Python version of the install command", "2025": "the paper's year (ICLR 2025)",
+                "135": "the model's name (SmolLM2-135M)"}
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e-\d+)?(?:/\d+)*%?")
 COMMAND = re.compile(r"`(?:dsi |python -m )[^`]+`")

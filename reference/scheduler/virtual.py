@@ -1,8 +1,8 @@
 """The virtual-time driver: a scheduler run in exact rational time on reference models.
 
 The event loop is a deterministic heap ``(end time, sequence, forward id)``. A forward that
-starts at t ends at ``t + LatencyModel.duration(role, server, index, prefill=...)`` (SPEC §2,
-§10); its output is computed from the models when it is delivered (and only at the positions
+starts at t ends at ``t + LatencyModel.duration(role, server, index, prefill=...,
+positions=...)`` (SPEC §2, §10); its output is computed from the models when it is delivered (and only at the positions
 the scheduler still needs). At each instant the driver hands the scheduler every forward
 ending then, as one batch (SPEC §4.3 step 9), then applies the cancellation rule of
 :mod:`reference.scheduler.base`: there is no compute in virtual time, so with
@@ -65,7 +65,7 @@ class VirtualDriver:
         for start in scheduler.dispatch(time):
             self.commands[start.forward_id] = start
             duration = self.request.latency.duration(start.role, start.server, start.forward_index,
-                                                     prefill=start.prefill)
+                                                     prefill=start.prefill, positions=start.positions)
             heapq.heappush(self.heap, (time + duration, self.sequence, start.forward_id))
             self.sequence += 1
 
