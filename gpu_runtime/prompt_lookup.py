@@ -13,8 +13,8 @@ in sampling mode ``d`` is accepted with probability ``min(1, p(d)/q(d)) = p(d)``
 rejection samples ``norm(max(p − δ_d, 0))``, i.e. p without d; in greedy mode it is accepted
 iff ``d = argmax p``. The acceptance rate is ``Σ min(p, q) = p(d)``.
 
-It implements both model protocols (``next_token_probs`` and the runtime's cache interface,
-where the "cache" is the token list, as :class:`gpu_runtime.models.ReferenceModelAdapter`).
+It is a reference model (``vocab_size``, ``next_token_probs``); the runtime runs it through
+:class:`gpu_runtime.models.ReferenceModelAdapter` (the "cache" is the token list).
 """
 
 from __future__ import annotations
@@ -67,22 +67,6 @@ class PromptLookupDrafter:
     def next_token_probs(self, prefix: Sequence[int]) -> np.ndarray:
         return self.point_mass(lookup_draft(prefix, self.max_ngram))
 
-    def new_cache(self) -> list[int]:
-        return []
-
-    def crop(self, cache: list[int], length: int) -> list[int]:
-        del cache[length:]
-        return cache
-
-    def forward(self, cache: list[int], token_ids: Sequence[int], start: int, *, last: int) -> np.ndarray:
-        """Point masses [last, V] after each of the ``last`` newest prefixes."""
-        if start != len(cache):
-            raise ConfigError(f"forward at position {start} but the cache holds {len(cache)} positions")
-        if not 1 <= last <= len(token_ids):
-            raise ConfigError(f"last must be in [1, {len(token_ids)}], got {last}")
-        cache.extend(int(t) for t in token_ids)
-        end = len(cache)
-        return np.stack([self.next_token_probs(cache[:end - last + j + 1]) for j in range(last)])
 
     def __repr__(self) -> str:
         return f"PromptLookupDrafter(max_ngram={self.max_ngram})"

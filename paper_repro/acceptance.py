@@ -85,14 +85,6 @@ def acceptance_rate(traces: Iterable[Sequence[bool]]) -> float:
     return 1.0 - 1.0 / (1.0 + n_bar)
 
 
-def iid_paths(acceptance: float, tokens: int, repeats: int, seed: int) -> np.ndarray:
-    """i.i.d. acceptance paths (repeats, tokens): ``default_rng(seed).random(...) < a``."""
-    if not 0 <= acceptance <= 1:
-        raise ConfigError(f"acceptance rate must be in [0, 1], got {acceptance!r}")
-    if tokens < 1 or repeats < 1:
-        raise ConfigError(f"tokens and repeats must be >= 1, got {tokens}, {repeats}")
-    return np.random.default_rng(seed).random((repeats, tokens)) < acceptance
-
 
 def trace_paths(traces: Sequence[Sequence[bool]], tokens: int, repeats: int, seed: int) -> np.ndarray:
     """Acceptance paths (repeats, tokens) made of real agreement traces.

@@ -32,13 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from paper_repro.acceptance import iid_paths, trace_paths
+from paper_repro.acceptance import trace_paths
 from paper_repro.measurements import TableRow
 from paper_repro.report import ClaimRow
 from reference.errors import ConfigError
 from reference.fast import exact
 from reference.generate import generate
 from reference.latency import LatencyModel
+from reference.plan import iid_paths
 from reference.results import max_concurrent_target_tasks
 from reference.toy_models import AcceptancePathPair
 

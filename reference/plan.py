@@ -13,9 +13,8 @@ predicts with the exact schedule model (:mod:`reference.fast.timed`):
   spent).
 
 Acceptance paths are i.i.d. with rate a (the paper's model; ``np.random.default_rng(seed)``
-draws ``(repeats, tokens)`` uniforms, accepted where ``u < a`` — the same stream as
-``paper_repro.acceptance.iid_paths``) unless paths are given (for example real agreement
-traces).
+draws ``(repeats, tokens)`` uniforms, accepted where ``u < a``: :func:`iid_paths`, also the
+table pipeline's stream) unless paths are given (for example real agreement traces).
 
 Search, in two stages (the timed simulation is an event simulation, ~10⁴ events per path of
 1000 tokens): every candidate on the first ``screen_tokens`` positions of the first path,

