@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> dict:
         latencies, last = [], None
         for _ in range(args.runs):
             last = engine.generate(target, drafter, prompt, args.tokens, algorithm=alg, lookahead=args.k,
-                                   sp_degree=servers if alg == "dsi" else None, mode=args.mode,
+                                   num_target_servers=servers if alg == "dsi" else None, mode=args.mode,
                                    seed=args.seed, stop_tokens=stop)
             latencies.append(last.latency)
         assert last is not None

@@ -161,7 +161,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return served
     latency = _latency(args)
     target, drafter = _models(args)
-    kwargs = {"algorithm": args.algorithm, "lookahead": args.k, "sp_degree": args.sp,
+    kwargs = {"algorithm": args.algorithm, "lookahead": args.k, "num_target_servers": args.sp,
               "mode": args.mode, "seed": args.seed, "latency": latency,
               "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
     if args.algorithm == "dsi":
@@ -198,7 +198,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     config = BenchConfig(target_ms=args.target_ms, drafter_ms=args.drafter_ms,
                          target_prefill_ms=args.target_prefill_ms,
                          drafter_prefill_ms=args.drafter_prefill_ms, lookahead=args.k,
-                         sp_degree=args.sp, acceptance=args.acceptance, tokens=args.tokens,
+                         num_target_servers=args.sp, acceptance=args.acceptance, tokens=args.tokens,
                          vocab_size=args.vocab, runs=args.runs, seed=args.seed, mode=args.mode,
                          warm_start=args.warm_start, dispatch_ms=args.dispatch_ms or 0.0,
                          result_ms=args.result_ms or 0.0)
@@ -220,7 +220,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return status
     m, p, s = result["measured"], result["predicted"], result["speedup"]
     sys.stdout.write(
-        f"N = {result['config']['sp_degree']}, c = {result['config']['c']:.3g}, k = {args.k}, "
+        f"N = {result['config']['num_target_servers']}, c = {result['config']['c']:.3g}, k = {args.k}, "
         f"a = {args.acceptance}, S = {args.tokens}, median of {args.runs} runs\n"
         + "".join(f"{alg:>6}: measured {m[alg]:.4f} s, predicted {p[alg]:.4f} s\n"
                   for alg in ("nonsi", "si", "dsi"))

@@ -53,7 +53,7 @@ class BenchConfig:
     target_prefill_ms: float | None = None  # first target forward (None: decode floor)
     drafter_prefill_ms: float | None = None
     lookahead: int = 5  # k
-    sp_degree: int | None = None  # N; None: ceil(1/(k·c)) + 1
+    num_target_servers: int | None = None  # N; None: ceil(1/(k·c)) + 1
     acceptance: float = 0.8  # a of the synthetic pair
     tokens: int = 200  # S
     vocab_size: int = 64
@@ -69,8 +69,8 @@ class BenchConfig:
             raise ConfigError(f"runs must be >= 1, got {self.runs}")
         if self.lookahead < 1:
             raise ConfigError(f"lookahead k must be >= 1, got {self.lookahead}")
-        if self.sp_degree is not None and self.sp_degree < 1:
-            raise ConfigError(f"sp_degree N must be >= 1, got {self.sp_degree}")
+        if self.num_target_servers is not None and self.num_target_servers < 1:
+            raise ConfigError(f"num_target_servers N must be >= 1, got {self.num_target_servers}")
         if self.tokens < 1:
             raise ConfigError(f"tokens S must be >= 1, got {self.tokens}")
 
@@ -84,12 +84,12 @@ class BenchConfig:
                             **{k: to_fraction(v, name=k) for k, v in prefill.items() if v is not None})
 
     def servers(self) -> int:
-        return self.sp_degree or required_servers_no_wait(self.latency().c, self.lookahead)
+        return self.num_target_servers or required_servers_no_wait(self.latency().c, self.lookahead)
 
 
 def _dsi_options(algorithm: str, servers: int, config: BenchConfig) -> dict:
     """N and warm start for DSI; nothing for SI and non-SI (one target server)."""
-    return {"sp_degree": servers, "warm_start": config.warm_start} if algorithm == "dsi" else {}
+    return {"num_target_servers": servers, "warm_start": config.warm_start} if algorithm == "dsi" else {}
 
 
 def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
@@ -141,7 +141,7 @@ def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
     tolerance = statistics.median(allowed)
     within = all(-1e-9 <= value <= tolerance for value in lag.values())
     return {
-        "config": {**asdict(config), "sp_degree": servers, "c": float(latency.c)},
+        "config": {**asdict(config), "num_target_servers": servers, "c": float(latency.c)},
         "measured": median,
         "predicted": predicted,
         "speedup": {

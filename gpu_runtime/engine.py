@@ -12,7 +12,7 @@ Differences from the reference, by design:
   §10); ``None`` means no floor (forwards take their compute time only);
 * models may be reference models (wrapped by
   :class:`gpu_runtime.models.ReferenceModelAdapter`) or runtime models with a cache;
-* ``sp_degree=None`` (unlimited) creates up to ``UNLIMITED_SERVERS`` target servers.
+* ``num_target_servers=None`` (unlimited) creates up to ``UNLIMITED_SERVERS`` target servers.
 
 Validation runs before any server starts: vocabulary widths must agree
 (``VocabularyMismatchError``), prompt, seed and sampling parameters are checked.
@@ -97,7 +97,7 @@ class RuntimeEngine:
         *,
         algorithm: str = "dsi",
         lookahead: int = 5,
-        sp_degree: int | None = None,
+        num_target_servers: int | None = None,
         mode: str = "sample",
         seed: int = 0,
         latency: LatencyModel | None = None,
@@ -115,8 +115,8 @@ class RuntimeEngine:
             raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {max_new_tokens!r}")
         if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
             raise ConfigError(f"lookahead k must be an integer >= 1, got {lookahead!r}")
-        if sp_degree is not None and (not isinstance(sp_degree, int) or sp_degree < 1):
-            raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {sp_degree!r}")
+        if num_target_servers is not None and (not isinstance(num_target_servers, int) or num_target_servers < 1):
+            raise ConfigError(f"num_target_servers N must be an integer >= 1 or None, got {num_target_servers!r}")
         if algorithm != "plain" and drafter is None:
             raise ConfigError(f"algorithm {algorithm!r} needs a drafter")
         with_drafter = algorithm != "plain"
@@ -132,8 +132,8 @@ class RuntimeEngine:
             stop_tokens=frozenset(int(t) for t in stop_tokens),
             forward_timeout_s=self.forward_timeout_s,
         )
-        servers = sp_degree if algorithm == "dsi" else 1
-        scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=sp_degree,
+        servers = num_target_servers if algorithm == "dsi" else 1
+        scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=num_target_servers,
                                     preemptive=preemptive, warm_start=warm_start)
         inbox = Inbox()
         with self.open_pool(request, inbox, num_target_servers=servers, with_drafter=with_drafter) as pool:

@@ -117,7 +117,7 @@ def measure(runs: int, *, time_unit_s: float = 1e-3, seed: int = 0) -> dict:
         c = min(Fraction(int(rng.integers(1, 5)), int(rng.integers(4, 9))), Fraction(1))
         pair = SyntheticAcceptancePair(8, float(rng.uniform(0.3, 1.0)), seed=case)
         kwargs = {"algorithm": algorithm, "lookahead": k, "latency": LatencyModel.time_units(c), "seed": case,
-                  **({"sp_degree": n_servers} if algorithm == "dsi" else {})}
+                  **({"num_target_servers": n_servers} if algorithm == "dsi" else {})}
         tokens = int(rng.integers(4, 24))
         expected = generate(pair.target, pair.drafter, [1], tokens, **kwargs)
         with WakeupProbe() as probe:

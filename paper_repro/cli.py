@@ -50,7 +50,7 @@ def _grid_settings(args: argparse.Namespace) -> Any:
     check_work("grid paths (ndim + 1) x max lookahead x repeats x tokens",
                (args.ndim + 1) * args.max_lookahead * args.repeats * args.tokens)
     check_work("grid cells (ndim + 1)^2 x max lookahead", (args.ndim + 1) ** 2 * args.max_lookahead)
-    return HeatmapSettings(ndim=args.ndim, sp_degree=args.sp, tokens=args.tokens, repeats=args.repeats,
+    return HeatmapSettings(ndim=args.ndim, num_target_servers=args.sp, tokens=args.tokens, repeats=args.repeats,
                            seed=args.seed, max_lookahead=args.max_lookahead)
 
 
@@ -164,7 +164,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         return 0
     for result in outcome.data["results"]:
         print(f"{result['row_id']:<24} {result['kind']:<6} c={result['c']:.4f} a={result['acceptance_rate']:.3f} "
-              f"k_SI={result['si_k']} k_DSI={result['dsi_k']} N={result['sp_degree']} "
+              f"k_SI={result['si_k']} k_DSI={result['dsi_k']} N={result['num_target_servers']} "
               f"DSI/SI={result['dsi_over_si']:.3f} DSI/non-SI={result['dsi_over_nonsi']:.3f}")
     if outcome.data["unmeasured"]:
         print("rows lacking measurements (TTFT, TPOT, acceptance): " + ", ".join(outcome.data["unmeasured"]))

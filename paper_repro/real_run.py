@@ -144,7 +144,7 @@ def _options(algorithm: str, ks: dict[str, int], config: RunConfig) -> dict[str,
     if algorithm == "si":
         return {"lookahead": ks["si"]}
     if algorithm == "dsi":
-        return {"lookahead": ks["dsi"], "sp_degree": config.num_target_servers, "warm_start": True,
+        return {"lookahead": ks["dsi"], "num_target_servers": config.num_target_servers, "warm_start": True,
                 "preemptive": False}
     return {}
 

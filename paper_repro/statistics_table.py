@@ -54,7 +54,7 @@ def statistics_rows(engine_name: str = "reference") -> dict[str, list[dict[str, 
             mean, sd = monte_carlo_moments(algorithm, a, k, n_servers, c, tokens)
             plan[algorithm] = (mean, sd, monte_carlo_repeats(sd, MONTE_CARLO_EFFECT * mean, STATISTICAL_ALPHA))
         try:
-            outcome = check_monte_carlo_means(engine, acceptance=a, lookahead=k, sp_degree=n_servers, c=c,
+            outcome = check_monte_carlo_means(engine, acceptance=a, lookahead=k, num_target_servers=n_servers, c=c,
                                               tokens=tokens, repeats={x: plan[x][2] for x in plan},
                                               alpha=STATISTICAL_ALPHA)
         except DSIError as exc:  # a failing mean is reported, not raised

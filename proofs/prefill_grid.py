@@ -69,7 +69,7 @@ def cell_costs(c: float, a: float, ratio: float, paths: np.ndarray, k_si: int, k
         total = Fraction(0)
         for row in paths:
             pair = AcceptancePathPair(row.tolist())
-            total += generate(pair.target, pair.drafter, [0], S, algorithm="dsi", lookahead=k_dsi, sp_degree=N,
+            total += generate(pair.target, pair.drafter, [0], S, algorithm="dsi", lookahead=k_dsi, num_target_servers=N,
                               mode="greedy", latency=latency, warm_start=warm).latency
         out[name] = float(total / len(paths))
     out["switch"] = out["warm"] if Pd >= 1 else out["cold"]
@@ -83,7 +83,7 @@ def prefill_grid(ratios: list[float], *, tokens: int = 200, repeats: int = 5, nd
 
     if tokens < 2 or repeats < 1 or not ratios or min(ratios) < 1:
         raise ConfigError(f"need tokens >= 2, repeats >= 1 and ratios >= 1, got {tokens}, {repeats}, {ratios}")
-    grid = heatmap_grid("exact", ndim=ndim, sp_degree=N, tokens=tokens, repeats=repeats, seed=seed,
+    grid = heatmap_grid("exact", ndim=ndim, num_target_servers=N, tokens=tokens, repeats=repeats, seed=seed,
                         max_lookahead=max_lookahead)
     uniforms = np.random.default_rng(seed).random((repeats, tokens))  # the grid's paths
     rows = []

@@ -69,7 +69,7 @@ class EngineRequest:
     max_new_tokens: int
     algorithm: str = "dsi"
     lookahead: int = 3
-    sp_degree: int | None = None
+    num_target_servers: int | None = None
     mode: str = "sample"
     seed: int = 0
     latency: LatencyModel | None = None
@@ -91,8 +91,9 @@ class EngineRequest:
             raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {self.max_new_tokens!r}")
         if isinstance(self.lookahead, bool) or not isinstance(self.lookahead, int) or self.lookahead < 1:
             raise ConfigError(f"lookahead k must be an integer >= 1, got {self.lookahead!r}")
-        if self.sp_degree is not None and (not isinstance(self.sp_degree, int) or self.sp_degree < 1):
-            raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {self.sp_degree!r}")
+        if self.num_target_servers is not None and (not isinstance(self.num_target_servers, int)
+                                                    or self.num_target_servers < 1):
+            raise ConfigError(f"num_target_servers N must be an integer >= 1 or None, got {self.num_target_servers!r}")
         check_seed(self.seed)
 
     def but(self, **changes: object) -> EngineRequest:
@@ -225,7 +226,7 @@ class ReferenceEngine:
             stop_tokens=request.stop_tokens, uniforms=request.uniforms,
         )
         scheduler = build_scheduler(req, request.algorithm, lookahead=request.lookahead,
-                                    num_target_servers=request.sp_degree, preemptive=request.preemptive,
+                                    num_target_servers=request.num_target_servers, preemptive=request.preemptive,
                                     warm_start=request.warm_start, dsi_scheduler=self.dsi_scheduler)
         return VirtualDriver(req, scheduler).run()
 

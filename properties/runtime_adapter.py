@@ -42,7 +42,7 @@ class RuntimeAdapter:
             raise ConfigError(f"{self.name} cannot take injected uniforms")
         return self.runtime.generate(
             request.target, request.drafter, request.prompt, request.max_new_tokens,
-            algorithm=request.algorithm, lookahead=request.lookahead, sp_degree=request.sp_degree,
+            algorithm=request.algorithm, lookahead=request.lookahead, num_target_servers=request.num_target_servers,
             mode=request.mode, seed=request.seed, latency=request.latency,
             temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
             stop_tokens=request.stop_tokens, preemptive=request.preemptive, warm_start=request.warm_start)

@@ -67,17 +67,17 @@ def statistical_cases() -> tuple[StatisticalCase, ...]:
     ties_drafter = RationalTabularLM.from_weights([[1, 3, 2, 2], [2, 2, 3, 1], [3, 1, 2, 2], [1, 1, 1, 5]], order=1)
     return (
         StatisticalCase("dsi_tabular", EngineRequest(t3, MixtureDrafter(t3, overlap=0.5), (0,), 2,
-                                                     algorithm="dsi", lookahead=2, sp_degree=2), 2),
+                                                     algorithm="dsi", lookahead=2, num_target_servers=2), 2),
         StatisticalCase("si_processed", EngineRequest(t4, MixtureDrafter(t4, overlap=0.3), (1,), 2,
                                                       algorithm="si", lookahead=3, temperature=0.7,
                                                       top_k=3), 2),
         StatisticalCase("dsi_synthetic", EngineRequest(pair.target, pair.drafter, (0,), 2,
-                                                       algorithm="dsi", lookahead=1, sp_degree=None), 2),
+                                                       algorithm="dsi", lookahead=1, num_target_servers=None), 2),
         StatisticalCase("dsi_stopped", EngineRequest(stopping, MixtureDrafter(stopping, overlap=0.6), (0,), 3,
-                                                     algorithm="dsi", lookahead=2, sp_degree=3,
+                                                     algorithm="dsi", lookahead=2, num_target_servers=3,
                                                      stop_tokens=frozenset({2})), 3),
         StatisticalCase("dsi_processed_ties", EngineRequest(ties, ties_drafter, (2,), 2, algorithm="dsi",
-                                                            lookahead=2, sp_degree=2, temperature=2.0, top_k=2,
+                                                            lookahead=2, num_target_servers=2, temperature=2.0, top_k=2,
                                                             top_p=0.6), 2),
     )
 
@@ -261,7 +261,7 @@ def run_monte_carlo_means(engine: Engine, *, shrink: bool = True) -> list[dict[s
     offset = seed_offset()
     records = []
     for (a, k, n_servers, c, tokens), repeats, shifts in _monte_carlo_repeats_by_case():
-        found = check_monte_carlo_means(engine, acceptance=a, lookahead=k, sp_degree=n_servers, c=c,
+        found = check_monte_carlo_means(engine, acceptance=a, lookahead=k, num_target_servers=n_servers, c=c,
                                         tokens=tokens, repeats=repeats, alpha=STATISTICAL_ALPHA,
                                         seed_offset=offset)
         for algorithm, (mean, expected, half) in found.items():

@@ -3,7 +3,7 @@
 >>> from reference.toy_models import TabularLM, MixtureDrafter
 >>> target = TabularLM(8, order=2, seed=1)
 >>> drafter = MixtureDrafter(target, overlap=0.8)
->>> runs = [generate(target, drafter, [1, 2], 12, algorithm=alg, lookahead=3, sp_degree=4)
+>>> runs = [generate(target, drafter, [1, 2], 12, algorithm=alg, lookahead=3, num_target_servers=4)
 ...         for alg in ("nonsi", "si", "dsi")]
 >>> len({run.tokens for run in runs})  # identical tokens for the seed
 1
@@ -33,7 +33,7 @@ def generate(
     *,
     algorithm: str = "dsi",
     lookahead: int = 5,
-    sp_degree: int | None = None,
+    num_target_servers: int | None = None,
     mode: str = "sample",
     seed: int = 0,
     latency: LatencyModel | None = None,
@@ -46,12 +46,12 @@ def generate(
 ) -> Result:
     """Generate ``max_new_tokens`` tokens after ``prompt`` with one algorithm, in virtual time.
 
-    algorithm: "dsi" (k = lookahead, N = sp_degree target servers, None = unlimited),
+    algorithm: "dsi" (k = lookahead, N = num_target_servers target servers, None = unlimited),
         "si" (lookahead k), "nonsi" (non-SI with the drafter computed alongside: canonical
         tokens identical to SI's and DSI's) or "plain" (samples p directly).
     mode: "sample" or "greedy". latency: ``None`` = target 1, drafter c = 0.1.
     preemptive, warm_start: DSI variants (see :mod:`reference.algorithms.dsi`); warm start
-        prefills the prompt on every target server at t = 0 and needs a finite sp_degree.
+        prefills the prompt on every target server at t = 0 and needs a finite num_target_servers.
     Returns a :class:`reference.results.Result` (tokens, times, latency, trace, counters).
     """
     if algorithm not in ALGORITHMS:
@@ -60,8 +60,8 @@ def generate(
         raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {max_new_tokens!r}")
     if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
         raise ConfigError(f"lookahead k must be an integer >= 1, got {lookahead!r}")
-    if sp_degree is not None and (not isinstance(sp_degree, int) or sp_degree < 1):
-        raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {sp_degree!r}")
+    if num_target_servers is not None and (not isinstance(num_target_servers, int) or num_target_servers < 1):
+        raise ConfigError(f"num_target_servers N must be an integer >= 1 or None, got {num_target_servers!r}")
     if algorithm != "plain" and drafter is None:
         raise ConfigError(f"algorithm {algorithm!r} needs a drafter")
     vocab_size = check_pair(target, drafter if algorithm != "plain" else None)
@@ -75,6 +75,6 @@ def generate(
         latency=latency if latency is not None else LatencyModel(),
         stop_tokens=frozenset(int(t) for t in stop_tokens),
     )
-    scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=sp_degree,
+    scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=num_target_servers,
                                 preemptive=preemptive, warm_start=warm_start)
     return VirtualDriver(request, scheduler).run()

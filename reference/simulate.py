@@ -52,7 +52,7 @@ def latency_samples(params: SimulationParams) -> dict[str, np.ndarray]:
     """
     p = params
     if p.model == "paper":
-        return paper.paper_latencies(p.c, p.a, p.k, p.tokens, p.repeats, p.seed, sp_degree=p.sp)
+        return paper.paper_latencies(p.c, p.a, p.k, p.tokens, p.repeats, p.seed, num_target_servers=p.sp)
     accept = np.random.default_rng(p.seed).random((p.repeats, p.tokens)) < p.a
     return {
         "nonsi": exact.nonsi_latency(accept),

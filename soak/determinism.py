@@ -112,7 +112,8 @@ class JitterCase:
 
     def describe(self) -> str:
         kw = self.kwargs
-        return (f"{self.mode} {kw['algorithm']} k={kw['lookahead']} N={kw.get('sp_degree')} S={self.max_new_tokens} "
+        return (f"{self.mode} {kw['algorithm']} k={kw['lookahead']} N={kw.get('num_target_servers')} "
+                f"S={self.max_new_tokens} "
                 f"{kw['mode']} models={self.models} latency={kw['latency']} extra_jitter_s={self.extra_jitter_s:.3g} "
                 f"time_unit_s={self.time_unit_s:g}")
 
@@ -147,7 +148,7 @@ def draw_case(seed: int, index: int) -> JitterCase:
     kwargs: dict = {"algorithm": algorithm, "lookahead": k, "mode": sampling, "seed": int(rng.integers(2**63)),
                     "latency": LatencyModel.time_units(c, **latency), "preemptive": bool(rng.random() < 0.8)}
     if algorithm == "dsi":
-        kwargs["sp_degree"] = n_servers
+        kwargs["num_target_servers"] = n_servers
         kwargs["warm_start"] = n_servers is not None and bool(rng.random() < 0.3)
     if sampling == "sample" and rng.random() < 0.3:
         kwargs["top_k"] = int(rng.integers(1, V + 1))

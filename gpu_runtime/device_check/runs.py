@@ -93,7 +93,7 @@ def pair_for(config: RunConfig, plan: CheckPlan, pairs: dict) -> SyntheticAccept
 def _options(config: RunConfig, lookahead: int | None, plan: CheckPlan) -> dict:
     options = {"algorithm": config.algorithm, "lookahead": lookahead or 1, "mode": config.mode, "seed": plan.seed}
     if config.algorithm == "dsi":
-        options["sp_degree"] = config.num_target_servers
+        options["num_target_servers"] = config.num_target_servers
     return options
 
 

@@ -33,7 +33,7 @@ def scaling(max_n: int, base: BenchConfig, paper_max_n: int = 16) -> dict:
     rows = []
     dist: dict = {}
     for n in range(1, max_n + 1):
-        config = replace(base, sp_degree=n)
+        config = replace(base, num_target_servers=n)
         started = time.perf_counter()
         engine = DistributedEngine(time_unit_s=UNIT_S, target_ranks=n)
         engine.start()
@@ -61,9 +61,9 @@ def scaling(max_n: int, base: BenchConfig, paper_max_n: int = 16) -> dict:
     latency = replace(base, **messages).latency()
     pair = SyntheticAcceptancePair(base.vocab_size, base.acceptance, seed=base.seed, mode=base.mode)
     paper = {n: float(generate(pair.target, pair.drafter, PROMPT, base.tokens, algorithm="dsi",
-                               lookahead=base.lookahead, sp_degree=n, mode=base.mode, seed=base.seed,
+                               lookahead=base.lookahead, num_target_servers=n, mode=base.mode, seed=base.seed,
                                latency=latency).latency) * UNIT_S for n in range(1, paper_max_n + 1)}
-    return {"config": {**vars(base), "sp_degree": f"1..{max_n}"}, "rows": rows,
+    return {"config": {**vars(base), "num_target_servers": f"1..{max_n}"}, "rows": rows,
             "predicted_dsi_s": {"messages": messages, "by_N": paper}}
 
 

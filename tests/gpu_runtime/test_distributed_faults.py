@@ -48,7 +48,7 @@ def _no_cluster_left():
 
 
 def generate(engine: DistributedEngine, tokens: int = 60, **kwargs: object):
-    return engine.generate(PAIR.target, PAIR.drafter, [1, 2], tokens, algorithm="dsi", sp_degree=3,
+    return engine.generate(PAIR.target, PAIR.drafter, [1, 2], tokens, algorithm="dsi", num_target_servers=3,
                            latency=SLOW, **kwargs)
 
 
@@ -107,7 +107,7 @@ def test_a_forward_raising_on_a_rank_is_reported_and_the_ranks_stay_up():
     cluster = active()
     target = RaisingModel(TabularLM(8, order=1, seed=1))
     with pytest.raises(GenerationError, match="RuntimeError: device lost"):
-        engine.generate(target, TabularLM(8, order=1, seed=2), [1], 20, algorithm="dsi", sp_degree=3,
+        engine.generate(target, TabularLM(8, order=1, seed=2), [1], 20, algorithm="dsi", num_target_servers=3,
                         latency=SLOW)
     assert active() is cluster and cluster.broken is None  # the request ended cleanly on every rank
     assert len(generate(engine, tokens=5).tokens) == 5
@@ -122,7 +122,7 @@ def test_a_model_a_rank_cannot_load_is_reported_and_the_ranks_stay_up():
     engine.start()
     cluster = active()
     with pytest.raises(GenerationError, match="cannot set the request up: ModuleNotFoundError"):
-        engine.generate(Unimportable(8, order=1, seed=1), TabularLM(8, order=1, seed=2), [1], 5, sp_degree=3)
+        engine.generate(Unimportable(8, order=1, seed=1), TabularLM(8, order=1, seed=2), [1], 5, num_target_servers=3)
     assert active() is cluster and cluster.broken is None
     assert len(generate(engine, tokens=5).tokens) == 5
 

@@ -40,7 +40,7 @@ def test_bench_json_has_measured_predicted_speedup_and_overhead(capsys):
     assert set(out["measured"]) == set(out["predicted"]) == {"nonsi", "si", "dsi"}
     assert {"measured_dsi_over_si", "predicted_dsi_over_si"} <= set(out["speedup"])
     assert math.isfinite(out["overhead_per_task_ms"])
-    assert out["config"]["sp_degree"] == 3  # ceil(1 / (2 · 1/4)) + 1
+    assert out["config"]["num_target_servers"] == 3  # ceil(1 / (2 · 1/4)) + 1
     assert out["predicted"]["nonsi"] == pytest.approx(12 * 0.004)  # S target forwards of 4 ms
     assert out["schedule_agrees"] is True and out["schedule_differences"] == [] and out["ok"]
 

@@ -20,7 +20,7 @@ DRAFTER = MixtureDrafter(TARGET, overlap=0.5)
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
     ({"max_new_tokens": 0}, ConfigError, "max_new_tokens"),
     ({"lookahead": 0}, ConfigError, "lookahead"),
-    ({"sp_degree": 0}, ConfigError, "sp_degree"),
+    ({"num_target_servers": 0}, ConfigError, "num_target_servers"),
     ({"algorithm": "fast"}, ConfigError, "algorithm"),
     ({"prompt": []}, ConfigError, "prompt is empty"),
     ({"prompt": [7]}, ConfigError, "outside"),
@@ -38,14 +38,14 @@ def test_invalid_requests_are_refused_before_any_server_starts(kwargs, error, ma
 
 
 def test_result_is_a_reference_result_with_runtime_records():
-    result = RuntimeEngine().generate(TARGET, DRAFTER, [1], 12, lookahead=3, sp_degree=2, seed=4)
+    result = RuntimeEngine().generate(TARGET, DRAFTER, [1], 12, lookahead=3, num_target_servers=2, seed=4)
     assert isinstance(result, Result) and result.algorithm == "dsi"
     assert len(result.times) == 12 and list(result.times) == sorted(result.times)
     used = [r for r in result.trace if r.start is not None and r.cancelled is None]
     assert used and all(r.wall_start is not None and r.wall_end is not None and r.input_ids for r in used)
     kinds = {r.kind for r in result.trace}
     assert {"frontier", "draft"} <= kinds
-    assert result.params["sp_degree"] == 2 and result.params["engine"] == "runtime"
+    assert result.params["num_target_servers"] == 2 and result.params["engine"] == "runtime"
     assert RuntimeEngine().capabilities["canonical"] is True
     assert runtime_threads() == []  # every server thread joined
 
@@ -67,7 +67,7 @@ def test_rejections_start_new_rounds_and_cancel_stale_tasks():
     """
     pair = SyntheticAcceptancePair(4, 0.0, seed=3)
     latency = LatencyModel(target_decode=100, drafter_decode=10)
-    result = RuntimeEngine().generate(pair.target, pair.drafter, [1], 6, lookahead=2, sp_degree=4,
+    result = RuntimeEngine().generate(pair.target, pair.drafter, [1], 6, lookahead=2, num_target_servers=4,
                                       latency=latency)
     assert result.counters.rejected_drafts == 6 and result.counters.accepted_drafts == 0
     rounds = {r.round for r in result.trace}
@@ -99,7 +99,7 @@ def test_floors_refuse_a_non_positive_time_unit():
                                                 ((), "target_devices is empty")])
 def test_bad_devices_are_refused_before_any_server_starts(devices, match):
     with pytest.raises(ConfigError, match=match):
-        RuntimeEngine(target_devices=devices).generate(TARGET, DRAFTER, [1], 5, sp_degree=2)
+        RuntimeEngine(target_devices=devices).generate(TARGET, DRAFTER, [1], 5, num_target_servers=2)
     assert runtime_threads() == []
 
 
@@ -117,7 +117,7 @@ def test_unlimited_servers_agree_with_reference():
     got = RuntimeEngine().generate(TARGET, DRAFTER, [1], 25, lookahead=2, seed=8,
                                    latency=LatencyModel(target_decode=20, drafter_decode=1))
     assert got.tokens == expected.tokens
-    assert got.params["sp_degree"] is None
+    assert got.params["num_target_servers"] is None
     # round 0: F0 at 0 ms and a window every 2 ms, all dispatched before F0 ends at 20 ms
     assert len({r.server for r in got.trace if r.server.startswith("target")}) > 3
 
@@ -131,8 +131,8 @@ def test_a_cancelled_emulated_forward_frees_its_server_at_once_only_if_preemptiv
     pair = SyntheticAcceptancePair(4, 0.0, seed=5)
     latency = LatencyModel(target_decode=100, drafter_decode=10)
     result = RuntimeEngine(time_unit_s=1e-4).generate(pair.target, pair.drafter, [1], 6, lookahead=1,
-                                                      sp_degree=8, latency=latency, preemptive=preemptive)
-    assert result.tokens == generate(pair.target, pair.drafter, [1], 6, lookahead=1, sp_degree=8).tokens
+                                                      num_target_servers=8, latency=latency, preemptive=preemptive)
+    assert result.tokens == generate(pair.target, pair.drafter, [1], 6, lookahead=1, num_target_servers=8).tokens
     cut = [r for r in result.trace if r.kind == "window" and r.round == 0 and r.start is not None]
     assert [r.start for r in cut] == [10, 20, 30, 40, 50]  # windows hold drafts 0..S − 2 = 4
     assert all(r.cancelled == 100 for r in cut)
@@ -151,7 +151,7 @@ def test_a_cancelled_real_compute_keeps_its_server_until_its_output_arrives():
 
     never = SyntheticAcceptancePair(4, 0.0, seed=4)
     result = RuntimeEngine(time_unit_s=1e-3).generate(SlowModel(never.target, 0.04), never.drafter, [1], 4,
-                                                      lookahead=3, sp_degree=3, seed=1)
+                                                      lookahead=3, num_target_servers=3, seed=1)
     w0, w1 = [r for r in result.trace if r.kind == "window" and r.round in (0, 1) and r.start is not None][:2]
     assert (w0.server, w0.round, w0.cancelled is not None) == ("target:1", 0, True)
     assert w0.end > w0.cancelled  # stopped when its output arrived, not at the cancellation
