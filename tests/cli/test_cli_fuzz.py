@@ -269,7 +269,7 @@ def test_corrupted_checkpoints_load_or_raise_a_typed_error(tiny_checkpoint: Path
                                         ("model.safetensors", "delete", 0, b"x")])
 def test_gpu_bench_refuses_a_corrupted_checkpoint_with_one_line(tiny_checkpoint: Path, tmp_path: Path,
                                                                 corruption: tuple[str, str, int, bytes]) -> None:
-    from gpu_runtime import bench as gpu_bench
+    from gpu_runtime import hf_bench as gpu_bench
 
     _corrupt(tiny_checkpoint, tmp_path / "target", corruption)
     with working_directory(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cli_harness import BASE, Outcome, assert_clean_exit, assert_refused, run, snapshot, with_flag, working_directory
 
-from gpu_runtime import bench as gpu_bench
+from gpu_runtime import hf_bench as gpu_bench
 
 LONG_NAME = "n" * 300  # longer than NAME_MAX (255)
 
@@ -192,7 +192,7 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(workdir: Path, c
     assert snapshot(workdir) == before
 
 
-#: ``python -m gpu_runtime.bench``: (flag, bad value, fragment); the models need not exist, since
+#: ``python -m gpu_runtime.hf_bench``: (flag, bad value, fragment); the models need not exist, since
 #: every row is refused before anything loads
 BENCH_BASE = ["--target", "./no-such-target", "--drafter", "./no-such-drafter", "--target-devices", "cpu",
               "--drafter-device", "cpu", "--dtype", "float32", "--prompt-ids", "1,2", "--runs", "1"]

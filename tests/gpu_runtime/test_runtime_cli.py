@@ -1,4 +1,4 @@
-"""``dsi generate``, ``dsi bench`` and ``python -m gpu_runtime.bench`` (CPU, tiny models)."""
+"""``dsi generate``, ``dsi bench`` and ``python -m gpu_runtime.hf_bench`` (CPU, tiny models)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from gpu_runtime import bench as gpu_bench
 from gpu_runtime import compare
+from gpu_runtime import hf_bench as gpu_bench
 from gpu_runtime.engine import RuntimeEngine
 from paper_repro.console import main
 from reference.errors import FileFormatError

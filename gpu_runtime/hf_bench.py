@@ -1,8 +1,8 @@
-"""``python -m gpu_runtime.bench``: non-SI, SI and DSI with real Hugging Face models.
+"""``python -m gpu_runtime.hf_bench``: non-SI, SI and DSI with real Hugging Face models.
 
 For GPU machines (the CUDA path is not exercised in CI; CPU works for tiny models):
 
-    python -m gpu_runtime.bench --target lmsys/vicuna-7b-v1.3 --drafter double7/vicuna-68m \
+    python -m gpu_runtime.hf_bench --target lmsys/vicuna-7b-v1.3 --drafter double7/vicuna-68m \
         --target-devices cuda:0,cuda:1,cuda:2 --drafter-device cuda:3 --sp 6 --k 5 \
         --tokens 64 --prompt "Write a haiku about GPUs." --runs 5 --out results.json
 
@@ -47,7 +47,7 @@ def check_configs(target: str, drafter: str, *, trust_remote_code: bool) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineErrorParser(prog="python -m gpu_runtime.bench", description=__doc__.split("\n")[0])
+    p = OneLineErrorParser(prog="python -m gpu_runtime.hf_bench", description=__doc__.split("\n")[0])
     p.add_argument("--target", required=True, help="Hugging Face name or path of the target")
     p.add_argument("--drafter", required=True, help="Hugging Face name or path of the drafter")
     p.add_argument("--target-devices", default="cuda:0", help="comma-separated, e.g. cuda:0,cuda:1")
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.out is not None:
             atomic_write_text(args.out, out)  # complete or not at all
     except DSIError as exc:
-        sys.stderr.write(f"gpu_runtime.bench: error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+        sys.stderr.write(f"gpu_runtime.hf_bench: error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
         return 2
     if args.out is None:
         print(out)
