@@ -107,7 +107,7 @@ def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
     reference = {alg: generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
                                **_dsi_options(alg, servers, config), **common) for alg in ALGORITHMS}
     predicted = {alg: float(ref.latency) * UNIT_S for alg, ref in reference.items()}
-    engine = engine or RuntimeEngine(time_unit_s=UNIT_S)
+    engine = engine or RuntimeEngine(time_unit_s=UNIT_S, emulate_latency=True)
     measured: dict[str, list[float]] = {alg: [] for alg in ALGORITHMS}
     differences: list[str] = []
     token_lags: list[float] = []

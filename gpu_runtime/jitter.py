@@ -105,7 +105,7 @@ def measure(runs: int, *, time_unit_s: float = 1e-3, seed: int = 0) -> dict:
     if runs < 1:
         raise ConfigError(f"runs must be >= 1, got {runs}")
     rng = np.random.default_rng(seed)
-    engine = RuntimeEngine(time_unit_s=time_unit_s)
+    engine = RuntimeEngine(time_unit_s=time_unit_s, emulate_latency=True)
     token_lags: list[float] = []
     start_lags: list[float] = []
     worst_run: list[float] = []

@@ -177,10 +177,13 @@ def check_timing_fidelity(engine: Engine) -> None:
         request = EngineRequest(pair.target, pair.drafter, (1,), 16, algorithm=algorithm, lookahead=3,
                                 num_target_servers=n_servers, latency=emulated, seed=5)
         _timed_lags(f"{algorithm}, emulated latency", engine, request, unit, tolerance)
-    # real compute only: a = 0, so every draft is rejected when the frontier task ends (one
-    # position: 80 ms) and the round's window (three positions: 240 ms, still computing on its
-    # server) is cancelled; the next window needs a server (N = 3: one is idle)
+    # real compute only (the engine's emulate_latency=False where it has that setting): a = 0,
+    # so every draft is rejected when the frontier task ends (one position: 80 ms) and the
+    # round's window (three positions: 240 ms, still computing on its server) is cancelled; the
+    # next window needs a server (N = 3: one is idle)
+    with_settings = getattr(engine, "with_settings", None)
+    real = with_settings(emulate_latency=False) if with_settings is not None else engine
     never = SyntheticAcceptancePair(4, 0.0, seed=4)
     request = EngineRequest(SlowModel(never.target, SLOW_TARGET_S), never.drafter, (1,), 4, algorithm="dsi",
-                            lookahead=2, num_target_servers=3, latency=None, seed=1)
-    _timed_lags("dsi, real compute", engine, request, unit, tolerance)
+                            lookahead=2, num_target_servers=3, seed=1)
+    _timed_lags("dsi, real compute", real, request, unit, tolerance)

@@ -187,7 +187,8 @@ def run_case(case: JitterCase, runtime: RuntimeEngine = _RUNTIME) -> CaseOutcome
     unit = case.time_unit_s
     target, drafter = case.pair()
     kwargs = dict(case.kwargs)
-    engine = replace(runtime, time_unit_s=unit, extra_jitter_s=case.extra_jitter_s, jitter_seed=case.jitter_seed)
+    engine = replace(runtime, time_unit_s=unit, extra_jitter_s=case.extra_jitter_s, jitter_seed=case.jitter_seed,
+                     emulate_latency=case.mode != "real-compute")
     try:
         expected = generate(target, drafter, case.prompt, case.max_new_tokens, **kwargs)
         runtime_latency = None if case.mode == "real-compute" else kwargs["latency"]

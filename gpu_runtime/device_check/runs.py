@@ -131,7 +131,7 @@ class Runner:
 
     def engine(self) -> RuntimeEngine:
         device = self.plan.device
-        return RuntimeEngine(time_unit_s=UNIT_S, target_devices=(device,), drafter_device=device,
+        return RuntimeEngine(time_unit_s=UNIT_S, emulate_latency=True, target_devices=(device,), drafter_device=device,
                              forward_timeout_s=self.plan.forward_timeout_s, **self.engine_options)
 
     def run(self, prepared: Prepared) -> dict:

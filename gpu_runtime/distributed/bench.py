@@ -71,7 +71,8 @@ def run_distributed_benchmark(config: BenchConfig, *, protocol: str = "verify", 
     """The benchmark of the module docstring; ``messages_given``: keep the config's message
     latencies instead of calibrating them."""
     servers = config.servers()
-    engine = engine or DistributedEngine(time_unit_s=UNIT_S, target_ranks=servers, protocol=protocol)
+    engine = engine or DistributedEngine(time_unit_s=UNIT_S, target_ranks=servers, protocol=protocol,
+                                          emulate_latency=True)
     engine.start()
     if not messages_given:
         dispatch_ms, result_ms = calibrate(engine, config)

@@ -8,7 +8,7 @@ interleaved:
 * ``sizes`` — a small dispatch and answers of 0, 64, 1 000, 10 000, 50 000 and 300 000 floats
   (one p row at V = 50k is 50 000; a full window of k = 5 drafts and its bonus, 300 000),
   and a least-squares line ``rtt = a + b·bytes`` through the medians;
-* ``protocols`` — one target result at V = ``--vocab`` and k = ``--k`` under each result protocol
+* ``protocols`` — one target result at V = ``--vocab`` and k = ``--lookahead`` under each result protocol
   (:mod:`gpu_runtime.distributed.protocol`): ``rows`` sends (k + 1)·V floats for a full window,
   ``verify`` V + k (one row and p at the drafts; its JOB carries k more floats), and which one
   is faster.
@@ -31,6 +31,7 @@ from gpu_runtime.distributed import wire
 from gpu_runtime.distributed.cluster import Cluster, ClusterConfig
 from gpu_runtime.distributed.wire import Message
 from reference.cli import OneLineErrorParser
+from reference.cli_args import add_lookahead
 from reference.errors import DSIError
 
 SIZES = (0, 64, 1_000, 10_000, 50_000, 300_000)
@@ -88,13 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = OneLineErrorParser(prog="python -m gpu_runtime.distributed.measure", description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=200, help="round trips per size (default 200)")
     parser.add_argument("--vocab", type=int, default=50_000, help="V of the protocol comparison (default 50000)")
-    parser.add_argument("--k", type=int, default=5, help="lookahead of the protocol comparison (default 5)")
+    add_lookahead(parser, type=int, default=5, help="lookahead of the protocol comparison (default 5)")
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.vocab < 2 or args.k < 1:
-        sys.stderr.write("measure: error: --repeats >= 1, --vocab >= 2 and --k >= 1 required\n")
+    if args.repeats < 1 or args.vocab < 2 or args.lookahead < 1:
+        sys.stderr.write("measure: error: --repeats >= 1, --vocab >= 2 and --lookahead >= 1 required\n")
         return 2
     try:
-        print(json.dumps(measure(args.repeats, args.vocab, args.k)))
+        print(json.dumps(measure(args.repeats, args.vocab, args.lookahead)))
     except DSIError as exc:
         sys.stderr.write(f"measure: error: {type(exc).__name__}: {exc}\n")
         return 2

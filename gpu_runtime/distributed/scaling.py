@@ -24,6 +24,7 @@ from gpu_runtime.distributed.bench import PROMPT, run_distributed_benchmark
 from gpu_runtime.distributed.cluster import shutdown
 from gpu_runtime.distributed.engine import DistributedEngine
 from reference.cli import OneLineErrorParser
+from reference.cli_args import add_acceptance, add_lookahead, add_max_new_tokens
 from reference.errors import DSIError
 from reference.generate import generate
 from reference.toy_models import SyntheticAcceptancePair
@@ -35,7 +36,7 @@ def scaling(max_n: int, base: BenchConfig, paper_max_n: int = 16) -> dict:
     for n in range(1, max_n + 1):
         config = replace(base, num_target_servers=n)
         started = time.perf_counter()
-        engine = DistributedEngine(time_unit_s=UNIT_S, target_ranks=n)
+        engine = DistributedEngine(time_unit_s=UNIT_S, target_ranks=n, emulate_latency=True)
         engine.start()
         startup_s = time.perf_counter() - started
         dist = run_distributed_benchmark(config, engine=engine)
@@ -71,17 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = OneLineErrorParser(prog="python -m gpu_runtime.distributed.scaling",
                                 description=__doc__.split("\n")[0])
     parser.add_argument("--max-n", type=int, default=8, help="largest N (default 8)")
-    parser.add_argument("--tokens", type=int, default=200)
+    add_max_new_tokens(parser, type=int, default=200, help="new tokens S (default 200)")
     parser.add_argument("--runs", type=int, default=3, help="runs per algorithm (median; default 3)")
-    parser.add_argument("--acceptance", type=float, default=0.8)
-    parser.add_argument("--k", type=int, default=5)
+    add_acceptance(parser, type=float, default=0.8, help="acceptance rate a (default 0.8)")
+    add_lookahead(parser, type=int, default=5, help="lookahead k (default 5)")
     parser.add_argument("--paper-max-n", type=int, default=16, help="largest N of the prediction (default 16)")
     args = parser.parse_args(argv)
     if args.max_n < 1:
         sys.stderr.write("scaling: error: --max-n must be >= 1\n")
         return 2
     try:
-        base = BenchConfig(tokens=args.tokens, runs=args.runs, acceptance=args.acceptance, lookahead=args.k)
+        base = BenchConfig(tokens=args.max_new_tokens, runs=args.runs, acceptance=args.acceptance,
+                           lookahead=args.lookahead)
         print(json.dumps(scaling(args.max_n, base, args.paper_max_n)))
     except DSIError as exc:
         sys.stderr.write(f"scaling: error: {type(exc).__name__}: {exc}\n")

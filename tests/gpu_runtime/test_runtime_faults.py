@@ -91,7 +91,7 @@ def test_hung_forward_whose_result_is_not_needed_still_fails_the_generation():
     hanging = Faulty("hang", after=0)
     hanging.model, hanging.vocab_size = pair.target, pair.target.vocab_size
     replicas = (ReferenceModelAdapter(pair.target), hanging)  # server i runs replicas[i % 2]
-    engine = RuntimeEngine(forward_timeout_s=0.5, target_replicas=replicas)
+    engine = RuntimeEngine(forward_timeout_s=0.5, target_replicas=replicas, emulate_latency=True)
     try:
         with pytest.raises(GenerationError, match="dsi-target:1 did not finish"):
             engine.generate(hanging, pair.drafter, [1], 3, lookahead=1, num_target_servers=2,

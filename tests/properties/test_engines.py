@@ -100,3 +100,19 @@ def test_statistical_cases_fall_back_to_the_engines_speculative_algorithm() -> N
 
     assert speculative_algorithm(SIOnly(), "dsi") == "si"
     assert speculative_algorithm(ReferenceEngine(), "dsi") == "dsi"
+
+
+def test_an_engine_request_holds_one_generation_config() -> None:
+    from reference.config import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=4, lookahead=2, num_target_servers=3)
+    request = EngineRequest(TARGET, DRAFTER, [1], config=config)
+    assert request.config is config and request.prompt == (1,)
+    assert (request.lookahead, request.num_target_servers, request.sampling) == (2, 3, config.sampling)
+    changed = request.but(algorithm="si", prompt=(0,))
+    assert changed.config == config.but(algorithm="si") and changed.prompt == (0,)
+    assert EngineRequest(TARGET, DRAFTER, [1], 4).config == GenerationConfig(max_new_tokens=4)  # one default each
+    with pytest.raises(ConfigError, match="got True"):
+        EngineRequest(TARGET, DRAFTER, [1], 4, num_target_servers=True)
+    with pytest.raises(AttributeError):
+        request.no_such_field  # noqa: B018
