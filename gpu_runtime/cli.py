@@ -32,6 +32,7 @@ from reference.cli_args import (
     integer,
     real,
 )
+from reference.config import GenerationConfig
 from reference.errors import ConfigError
 from reference.generate import ALGORITHMS, generate
 from reference.latency import LatencyModel, to_fraction
@@ -162,23 +163,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return served
     latency = _latency(args)
     target, drafter = _models(args)
-    kwargs = {"algorithm": args.algorithm, "lookahead": args.lookahead, "num_target_servers": args.num_target_servers,
-              "mode": args.mode, "seed": args.seed, "latency": latency,
-              "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
-    if args.algorithm == "dsi":
-        kwargs["warm_start"] = args.warm_start
+    config = GenerationConfig(  # one config for either engine
+        max_new_tokens=args.max_new_tokens, algorithm=args.algorithm, lookahead=args.lookahead,
+        num_target_servers=args.num_target_servers, mode=args.mode, seed=args.seed, latency=latency,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        warm_start=args.warm_start and args.algorithm == "dsi")
+    prompt = parse_token_ids(args.prompt)
     if args.engine == "runtime":
         settings = {"time_unit_s": 1e-3, "emulate_latency": True}  # --target-ms/--drafter-ms as floors
         engine = (_distributed_engine(args, args.num_target_servers, **settings) if args.backend == "distributed"
                   else RuntimeEngine(**settings))
         try:
-            result = engine.generate(target, drafter, parse_token_ids(args.prompt), args.max_new_tokens, **kwargs)  # type: ignore[attr-defined]
+            result = engine.generate(target, drafter, prompt, config=config)  # type: ignore[attr-defined]
         finally:
             if args.backend == "distributed":
                 engine.close()  # type: ignore[attr-defined]
         latency_s = float(result.latency)
     else:
-        result = generate(target, drafter, parse_token_ids(args.prompt), args.max_new_tokens, **kwargs)
+        result = generate(target, drafter, prompt, config=config)
         latency_s = float(result.latency) * 1e-3  # virtual ms -> s
     out = {"engine": args.engine, "backend": args.backend if args.engine == "runtime" else None,
            "algorithm": args.algorithm, "tokens": list(result.tokens),

@@ -173,9 +173,9 @@ def check_timing_fidelity(engine: Engine) -> None:
     target_units = max(1, math.ceil(FIDELITY_TARGET_S / unit))
     drafter_units = max(1, math.ceil(FIDELITY_DRAFTER_S / unit))
     emulated = LatencyModel(target_decode=target_units, drafter_decode=min(drafter_units, target_units))
-    for algorithm, n_servers in (("dsi", 3), ("si", None), ("nonsi", None)):
+    for algorithm, num_target_servers in (("dsi", 3), ("si", None), ("nonsi", None)):
         request = EngineRequest(pair.target, pair.drafter, (1,), 16, algorithm=algorithm, lookahead=3,
-                                num_target_servers=n_servers, latency=emulated, seed=5)
+                                num_target_servers=num_target_servers, latency=emulated, seed=5)
         _timed_lags(f"{algorithm}, emulated latency", engine, request, unit, tolerance)
     # real compute only (the engine's emulate_latency=False where it has that setting): a = 0,
     # so every draft is rejected when the frontier task ends (one position: 80 ms) and the

@@ -125,7 +125,7 @@ def draw_case(seed: int, index: int) -> JitterCase:
     unit = TIMED_UNIT_S if rng.random() < TIMED_SHARE else TIME_UNIT_S
     algorithm = str(rng.choice(["dsi", "si", "nonsi", "plain"], p=[0.55, 0.2, 0.15, 0.1]))
     k = int(rng.integers(1, 7))
-    n_servers = None if rng.random() < 0.15 else int(rng.integers(1, 6))
+    num_target_servers = None if rng.random() < 0.15 else int(rng.integers(1, 6))
     sampling = "greedy" if rng.random() < 0.5 else "sample"
     V = int(rng.integers(2, 9))
     if rng.random() < 0.7:
@@ -148,8 +148,8 @@ def draw_case(seed: int, index: int) -> JitterCase:
     kwargs: dict = {"algorithm": algorithm, "lookahead": k, "mode": sampling, "seed": int(rng.integers(2**63)),
                     "latency": LatencyModel.time_units(c, **latency), "preemptive": bool(rng.random() < 0.8)}
     if algorithm == "dsi":
-        kwargs["num_target_servers"] = n_servers
-        kwargs["warm_start"] = n_servers is not None and bool(rng.random() < 0.3)
+        kwargs["num_target_servers"] = num_target_servers
+        kwargs["warm_start"] = num_target_servers is not None and bool(rng.random() < 0.3)
     if sampling == "sample" and rng.random() < 0.3:
         kwargs["top_k"] = int(rng.integers(1, V + 1))
     if sampling == "sample" and rng.random() < 0.2:
