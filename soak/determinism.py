@@ -45,7 +45,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from fractions import Fraction
 
 import numpy as np
@@ -72,15 +72,23 @@ KEPT_FAILURES = 20
 _RUNTIME = RuntimeEngine()
 
 
-class FloorDurations:
-    """The runtime's floors as the reference's latency model: ``duration`` is ``Floors.units``
-    (the virtual driver calls nothing else), so the reference replays the runtime's durations."""
+@dataclass(frozen=True)
+class FloorDurations(LatencyModel):
+    """The runtime's floors as the reference's latency model: the floors' latency model whose
+    ``duration`` is ``Floors.units`` (extra jitter included), so the reference replays the
+    runtime's durations."""
 
-    def __init__(self, floors: Floors) -> None:
-        self.floors = floors
+    floors: Floors | None = field(default=None, compare=False)
 
-    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
-        return self.floors.units(role, server, forward_index, prefill=prefill)
+    @classmethod
+    def of(cls, floors: Floors) -> FloorDurations:
+        base = floors.latency or LatencyModel()
+        return cls(**{f.name: getattr(base, f.name) for f in fields(LatencyModel)}, floors=floors)
+
+    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool,
+                 positions: int = 1) -> Fraction:
+        assert self.floors is not None
+        return self.floors.units(role, server, forward_index, prefill=prefill, positions=positions)
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,7 @@ def run_case(case: JitterCase, runtime: RuntimeEngine = _RUNTIME) -> CaseOutcome
             if case.mode == "extra-jitter":
                 floors = Floors(kwargs["latency"], unit, case.extra_jitter_s, case.jitter_seed)
                 same = generate(target, drafter, case.prompt, case.max_new_tokens,
-                                **{**kwargs, "latency": FloorDurations(floors)})
+                                **{**kwargs, "latency": FloorDurations.of(floors)})
             differences = [p for p in trace_differences(same, got) if not p.startswith("tokens ")]
             if differences:
                 outcome.kinds.add("schedule")
