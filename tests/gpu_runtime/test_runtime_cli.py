@@ -50,7 +50,7 @@ class _RuntimeOffByOne(RuntimeEngine):
 
     def generate(self, *args, **kwargs):
         result = super().generate(*args, **kwargs)
-        if kwargs.get("algorithm") != "dsi":
+        if result.algorithm != "dsi":
             return result
         return dataclasses.replace(result, tokens=(*result.tokens[:-1], (result.tokens[-1] + 1) % 64))
 

@@ -79,7 +79,7 @@ def test_runtime_rows_of_a_real_bench_with_a_broken_runtime_are_not_reproduced(m
     class OffByOne(RuntimeEngine):
         def generate(self, *args, **kwargs):
             result = super().generate(*args, **kwargs)
-            if kwargs.get("algorithm") != "dsi":
+            if result.algorithm != "dsi":
                 return result
             return dataclasses.replace(result, tokens=(*result.tokens[:-1], (result.tokens[-1] + 1) % 64))
 
