@@ -2,5 +2,5 @@
 
 Entry points: :class:`gpu_runtime.engine.RuntimeEngine` (``generate`` mirrors
 ``reference.generate``), ``dsi generate`` / ``dsi bench`` (:mod:`gpu_runtime.cli`) and
-``python -m gpu_runtime.bench`` for real models on GPUs.
+``python -m gpu_runtime.hf_bench`` for real models on GPUs.
 """

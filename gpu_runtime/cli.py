@@ -25,9 +25,14 @@ from reference.cli_args import (
     MAX_RUNTIME_SERVERS,
     MAX_TOKENS,
     MAX_VOCAB,
+    add_acceptance,
+    add_lookahead,
+    add_max_new_tokens,
+    add_num_target_servers,
     integer,
     real,
 )
+from reference.config import GenerationConfig
 from reference.errors import ConfigError
 from reference.generate import ALGORITHMS, generate
 from reference.latency import LatencyModel, to_fraction
@@ -43,7 +48,7 @@ def _add_latency_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-prefill-ms", type=real, default=None, help="first target forward")
     parser.add_argument("--drafter-prefill-ms", type=real, default=None, help="first drafter forward")
     parser.add_argument("--warm-start", action="store_true",
-                        help="DSI: every target server prefills the prompt at t = 0 (needs a finite --sp)")
+                        help="DSI: every target server prefills the prompt at t = 0 (needs a finite -N)")
 
 
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
@@ -91,14 +96,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--algorithm", choices=ALGORITHMS, default="dsi")
     gen.add_argument("--model", choices=MODELS, default="synthetic")
     gen.add_argument("--vocab", type=integer(MAX_VOCAB), default=64, help="vocabulary size V")
-    gen.add_argument("--acceptance", type=real, default=0.8,
-                     help="synthetic: acceptance rate a; tabular: drafter overlap")
+    add_acceptance(gen, type=real, default=0.8, help="synthetic: acceptance rate a; tabular: drafter overlap")
     gen.add_argument("--prompt", default="1,2,3", help="comma-separated token ids")
-    gen.add_argument("--tokens", type=integer(MAX_TOKENS), default=50, help="new tokens S")
-    gen.add_argument("--k", type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k")
-    gen.add_argument("--num-target-servers", "-N", "--sp", dest="sp", type=integer(MAX_RUNTIME_SERVERS),
-                     default=None,
-                     help="target servers N (default: unlimited; distributed: one rank each)")
+    add_max_new_tokens(gen, type=integer(MAX_TOKENS), default=50, help="new tokens S (default 50)")
+    add_lookahead(gen, type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k (default 5)")
+    add_num_target_servers(gen, type=integer(MAX_RUNTIME_SERVERS), default=None,
+                           help="target servers N (default: unlimited; distributed: one rank each)")
     gen.add_argument("--mode", choices=("sample", "greedy"), default="sample")
     gen.add_argument("--seed", type=integer(2**64), default=0)
     gen.add_argument("--temperature", type=real, default=1.0)
@@ -111,12 +114,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     bench = subparsers.add_parser("bench", help="runtime wall time vs reference virtual time")
     _add_latency_flags(bench)
-    bench.add_argument("--k", type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k")
-    bench.add_argument("--num-target-servers", "-N", "--sp", dest="sp", type=integer(MAX_RUNTIME_SERVERS),
-                       default=None,
-                       help="target servers N (default ceil(1/(kc))+1)")
-    bench.add_argument("--acceptance", type=real, default=0.8, help="synthetic acceptance rate a")
-    bench.add_argument("--tokens", type=integer(MAX_TOKENS), default=200, help="new tokens S")
+    add_lookahead(bench, type=integer(MAX_LOOKAHEAD), default=5, help="lookahead k (default 5)")
+    add_num_target_servers(bench, type=integer(MAX_RUNTIME_SERVERS), default=None,
+                           help="target servers N (default ceil(1/(kc))+1)")
+    add_acceptance(bench, type=real, default=0.8, help="synthetic acceptance rate a (default 0.8)")
+    add_max_new_tokens(bench, type=integer(MAX_TOKENS), default=200, help="new tokens S (default 200)")
     bench.add_argument("--vocab", type=integer(MAX_VOCAB), default=64, help="vocabulary size V")
     bench.add_argument("--runs", type=integer(MAX_COUNT), default=5, help="runtime runs per algorithm (median)")
     bench.add_argument("--seed", type=integer(2**64), default=0)
@@ -161,22 +163,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return served
     latency = _latency(args)
     target, drafter = _models(args)
-    kwargs = {"algorithm": args.algorithm, "lookahead": args.k, "sp_degree": args.sp,
-              "mode": args.mode, "seed": args.seed, "latency": latency,
-              "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
-    if args.algorithm == "dsi":
-        kwargs["warm_start"] = args.warm_start
+    config = GenerationConfig(  # one config for either engine
+        max_new_tokens=args.max_new_tokens, algorithm=args.algorithm, lookahead=args.lookahead,
+        num_target_servers=args.num_target_servers, mode=args.mode, seed=args.seed, latency=latency,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        warm_start=args.warm_start and args.algorithm == "dsi")
+    prompt = parse_token_ids(args.prompt)
     if args.engine == "runtime":
-        engine = (_distributed_engine(args, args.sp, time_unit_s=1e-3) if args.backend == "distributed"
-                  else RuntimeEngine(time_unit_s=1e-3))
+        settings = {"time_unit_s": 1e-3, "emulate_latency": True}  # --target-ms/--drafter-ms as floors
+        engine = (_distributed_engine(args, args.num_target_servers, **settings) if args.backend == "distributed"
+                  else RuntimeEngine(**settings))
         try:
-            result = engine.generate(target, drafter, parse_token_ids(args.prompt), args.tokens, **kwargs)  # type: ignore[attr-defined]
+            result = engine.generate(target, drafter, prompt, config=config)  # type: ignore[attr-defined]
         finally:
             if args.backend == "distributed":
                 engine.close()  # type: ignore[attr-defined]
         latency_s = float(result.latency)
     else:
-        result = generate(target, drafter, parse_token_ids(args.prompt), args.tokens, **kwargs)
+        result = generate(target, drafter, prompt, config=config)
         latency_s = float(result.latency) * 1e-3  # virtual ms -> s
     out = {"engine": args.engine, "backend": args.backend if args.engine == "runtime" else None,
            "algorithm": args.algorithm, "tokens": list(result.tokens),
@@ -197,15 +201,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return served
     config = BenchConfig(target_ms=args.target_ms, drafter_ms=args.drafter_ms,
                          target_prefill_ms=args.target_prefill_ms,
-                         drafter_prefill_ms=args.drafter_prefill_ms, lookahead=args.k,
-                         sp_degree=args.sp, acceptance=args.acceptance, tokens=args.tokens,
+                         drafter_prefill_ms=args.drafter_prefill_ms, lookahead=args.lookahead,
+                         num_target_servers=args.num_target_servers, acceptance=args.acceptance,
+                         tokens=args.max_new_tokens,
                          vocab_size=args.vocab, runs=args.runs, seed=args.seed, mode=args.mode,
                          warm_start=args.warm_start, dispatch_ms=args.dispatch_ms or 0.0,
                          result_ms=args.result_ms or 0.0)
     if args.backend == "distributed":
         from gpu_runtime.distributed.bench import run_distributed_benchmark
 
-        engine = _distributed_engine(args, config.servers(), time_unit_s=UNIT_S)
+        engine = _distributed_engine(args, config.servers(), time_unit_s=UNIT_S, emulate_latency=True)
         try:
             given = args.dispatch_ms is not None or args.result_ms is not None
             result = run_distributed_benchmark(config, protocol=args.protocol, engine=engine,  # type: ignore[arg-type]
@@ -220,8 +225,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return status
     m, p, s = result["measured"], result["predicted"], result["speedup"]
     sys.stdout.write(
-        f"N = {result['config']['sp_degree']}, c = {result['config']['c']:.3g}, k = {args.k}, "
-        f"a = {args.acceptance}, S = {args.tokens}, median of {args.runs} runs\n"
+        f"N = {result['config']['num_target_servers']}, c = {result['config']['c']:.3g}, k = {args.lookahead}, "
+        f"a = {args.acceptance}, S = {args.max_new_tokens}, median of {args.runs} runs\n"
         + "".join(f"{alg:>6}: measured {m[alg]:.4f} s, predicted {p[alg]:.4f} s\n"
                   for alg in ("nonsi", "si", "dsi"))
         + f"DSI/SI speedup: measured {s['measured_dsi_over_si']:.3f}, predicted "

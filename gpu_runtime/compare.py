@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, replace
 from gpu_runtime.engine import TIMING_TOLERANCE_S, RuntimeEngine
 from gpu_runtime.jitter import WakeupProbe
 from reference.closed_forms import required_servers_no_wait
+from reference.config import GenerationConfig
 from reference.errors import ConfigError
 from reference.generate import generate
 from reference.latency import LatencyModel, to_fraction
@@ -53,7 +54,7 @@ class BenchConfig:
     target_prefill_ms: float | None = None  # first target forward (None: decode floor)
     drafter_prefill_ms: float | None = None
     lookahead: int = 5  # k
-    sp_degree: int | None = None  # N; None: ceil(1/(k·c)) + 1
+    num_target_servers: int | None = None  # N; None: ceil(1/(k·c)) + 1
     acceptance: float = 0.8  # a of the synthetic pair
     tokens: int = 200  # S
     vocab_size: int = 64
@@ -67,12 +68,10 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if self.runs < 1:
             raise ConfigError(f"runs must be >= 1, got {self.runs}")
-        if self.lookahead < 1:
-            raise ConfigError(f"lookahead k must be >= 1, got {self.lookahead}")
-        if self.sp_degree is not None and self.sp_degree < 1:
-            raise ConfigError(f"sp_degree N must be >= 1, got {self.sp_degree}")
-        if self.tokens < 1:
-            raise ConfigError(f"tokens S must be >= 1, got {self.tokens}")
+        # S, k, N, seed, mode and the latencies: the generation config's rules (SPEC §9)
+        GenerationConfig(max_new_tokens=self.tokens, lookahead=self.lookahead,
+                         num_target_servers=self.num_target_servers, mode=self.mode, seed=self.seed,
+                         latency=self.latency())
 
     def latency(self) -> LatencyModel:
         """The latency model in ms (validates 0 < c <= 1 and positive floors)."""
@@ -84,12 +83,16 @@ class BenchConfig:
                             **{k: to_fraction(v, name=k) for k, v in prefill.items() if v is not None})
 
     def servers(self) -> int:
-        return self.sp_degree or required_servers_no_wait(self.latency().c, self.lookahead)
+        return self.num_target_servers or required_servers_no_wait(self.latency().c, self.lookahead)
 
 
-def _dsi_options(algorithm: str, servers: int, config: BenchConfig) -> dict:
-    """N and warm start for DSI; nothing for SI and non-SI (one target server)."""
-    return {"sp_degree": servers, "warm_start": config.warm_start} if algorithm == "dsi" else {}
+    def generation(self, algorithm: str) -> GenerationConfig:
+        """The generation config of one algorithm's runs: N (``servers()``) and warm start for
+        DSI; SI and non-SI use one target server."""
+        dsi = algorithm == "dsi"
+        return GenerationConfig(max_new_tokens=self.tokens, algorithm=algorithm, lookahead=self.lookahead,
+                                num_target_servers=self.servers() if dsi else None, mode=self.mode,
+                                seed=self.seed, latency=self.latency(), warm_start=self.warm_start and dsi)
 
 
 def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
@@ -102,12 +105,10 @@ def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
     pair = SyntheticAcceptancePair(config.vocab_size, config.acceptance, seed=config.seed,
                                    mode=config.mode)
     prompt = [1, 2, 3]
-    common = {"lookahead": config.lookahead, "mode": config.mode, "seed": config.seed,
-              "latency": latency}
-    reference = {alg: generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
-                               **_dsi_options(alg, servers, config), **common) for alg in ALGORITHMS}
+    generation = {alg: config.generation(alg) for alg in ALGORITHMS}
+    reference = {alg: generate(pair.target, pair.drafter, prompt, config=generation[alg]) for alg in ALGORITHMS}
     predicted = {alg: float(ref.latency) * UNIT_S for alg, ref in reference.items()}
-    engine = engine or RuntimeEngine(time_unit_s=UNIT_S)
+    engine = engine or RuntimeEngine(time_unit_s=UNIT_S, emulate_latency=True)
     measured: dict[str, list[float]] = {alg: [] for alg in ALGORITHMS}
     differences: list[str] = []
     token_lags: list[float] = []
@@ -117,8 +118,7 @@ def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
     for _ in range(config.runs):
         for alg in ALGORITHMS:
             with WakeupProbe() as probe:
-                run = engine.generate(pair.target, pair.drafter, prompt, config.tokens, algorithm=alg,
-                                      **_dsi_options(alg, servers, config), **common)
+                run = engine.generate(pair.target, pair.drafter, prompt, config=generation[alg])
             allowed.append(probe.allowance(TIMING_TOLERANCE_S))
             if after_run is not None:
                 after_run(alg, run)
@@ -133,15 +133,14 @@ def run_benchmark(config: BenchConfig, *, engine: RuntimeEngine | None = None,
     charged = replace(engine, charge_wakeups=True)
     charged_overhead = []
     for _ in range(config.runs):  # everything charged: what the host adds per task, accumulated
-        run = charged.generate(pair.target, pair.drafter, prompt, config.tokens, algorithm="dsi",
-                               **_dsi_options("dsi", servers, config), **common)
+        run = charged.generate(pair.target, pair.drafter, prompt, config=generation["dsi"])
         charged_overhead.append((run.latency - predicted["dsi"]) / max(1, run.counters.target_forwards) * 1e3)
     median = {alg: statistics.median(values) for alg, values in measured.items()}
     lag = {alg: median[alg] - predicted[alg] for alg in ALGORITHMS}
     tolerance = statistics.median(allowed)
     within = all(-1e-9 <= value <= tolerance for value in lag.values())
     return {
-        "config": {**asdict(config), "sp_degree": servers, "c": float(latency.c)},
+        "config": {**asdict(config), "num_target_servers": servers, "c": float(latency.c)},
         "measured": median,
         "predicted": predicted,
         "speedup": {

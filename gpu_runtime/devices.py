@@ -3,7 +3,7 @@
 Several servers may share one GPU through separate streams, or each own a GPU. On CPU the
 binding is a no-op twin: the same server code runs, the stream context does nothing and
 the synchronisation returns at once. The CUDA path is thin on purpose and is not
-exercised in CI (no GPU there); ``python -m gpu_runtime.bench`` runs it on a GPU machine.
+exercised in CI (no GPU there); ``python -m gpu_runtime.hf_bench`` runs it on a GPU machine.
 """
 
 from __future__ import annotations

@@ -1,26 +1,30 @@
 """``RuntimeEngine``: the runtime behind the engine protocol of SPEC §9, §10.
 
-``RuntimeEngine(...).generate(target, drafter, prompt, max_new_tokens, *, algorithm, ...)``
-mirrors :func:`reference.generate` argument for argument and returns a
-:class:`reference.results.Result` whose tokens must equal the reference's for the seed;
-``times`` are wall-clock seconds since the request started and the trace holds
-:class:`reference.results.TaskRecord`s.
+``RuntimeEngine(...).generate(target, drafter, prompt, max_new_tokens=None, *, config=None,
+**overrides)`` takes the generation parameters as one :class:`reference.config.GenerationConfig`,
+exactly like :func:`reference.generate`, and returns a :class:`reference.results.Result` whose
+tokens must equal the reference's for the seed; ``times`` are wall-clock seconds since the
+request started and the trace holds :class:`reference.results.TaskRecord`s.
 
-Differences from the reference, by design:
+Differences from the reference are settings of the engine, each with its own name:
 
-* ``latency`` sets latency *floors* (``latency · time_unit_s`` seconds per forward, SPEC
-  §10); ``None`` means no floor (forwards take their compute time only);
+* ``emulate_latency``: True emulates the config's ``latency`` by floors of
+  ``latency · time_unit_s`` seconds per forward (SPEC §10); False (the default) sets no floor:
+  forwards take their compute time only. A latency other than the default with
+  ``emulate_latency=False`` is refused (it would be ignored);
+* ``max_servers``: how many target servers an unlimited N (``num_target_servers=None``) runs;
+  None (the default) is unlimited here too (a server starts on first use), an integer makes
+  the schedule that of N = ``max_servers``;
 * models may be reference models (wrapped by
-  :class:`gpu_runtime.models.ReferenceModelAdapter`) or runtime models with a cache;
-* ``sp_degree=None`` (unlimited) creates up to ``UNLIMITED_SERVERS`` target servers.
+  :class:`gpu_runtime.models.ReferenceModelAdapter`) or runtime models with a cache.
 
 Validation runs before any server starts: vocabulary widths must agree
-(``VocabularyMismatchError``), prompt, seed and sampling parameters are checked.
+(``VocabularyMismatchError``), prompt and configuration are checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gpu_runtime.driver import Inbox, WallDriver
@@ -29,12 +33,11 @@ from gpu_runtime.models import RuntimeModel, as_runtime_model
 from gpu_runtime.pool import ServerPool
 from gpu_runtime.request import RuntimeRequest
 from gpu_runtime.workers import Worker
+from reference.config import GenerationConfig, generation_config
 from reference.errors import ConfigError, GenerationError, VocabularyMismatchError
 from reference.generate import ALGORITHMS
 from reference.latency import LatencyModel
 from reference.models import check_prompt
-from reference.processing import SamplingConfig
-from reference.randomness import check_seed
 from reference.results import Result
 from reference.scheduler import build_scheduler
 
@@ -82,7 +85,20 @@ class RuntimeEngine:
     charge_wakeups: bool = False  # True: each instant happens when observed (gpu_runtime/driver.py)
     driver_class: type[WallDriver] = WallDriver  # the wall-time driver (runtime mutants replace it)
     worker_class: type[Worker] = Worker  # the server (runtime mutants replace it)
+    emulate_latency: bool = False  # True: the config's latency as floors; False: no floors (compute time)
+    max_servers: int | None = None  # target servers for an unlimited N (None: unlimited, started on first use)
     name: str = "runtime"
+
+    def __post_init__(self) -> None:
+        self.check_settings()
+
+    def check_settings(self) -> None:
+        """Validate the settings that name a difference from the reference."""
+        if not isinstance(self.emulate_latency, bool):
+            raise ConfigError(f"emulate_latency must be True or False, got {self.emulate_latency!r}")
+        if self.max_servers is not None and (isinstance(self.max_servers, bool)
+                                             or not isinstance(self.max_servers, int) or self.max_servers < 1):
+            raise ConfigError(f"max_servers must be an integer >= 1 or None, got {self.max_servers!r}")
 
     @property
     def capabilities(self) -> dict:
@@ -93,48 +109,37 @@ class RuntimeEngine:
         target: object,
         drafter: object | None,
         prompt: Sequence[int],
-        max_new_tokens: int,
+        max_new_tokens: int | None = None,
         *,
-        algorithm: str = "dsi",
-        lookahead: int = 5,
-        sp_degree: int | None = None,
-        mode: str = "sample",
-        seed: int = 0,
-        latency: LatencyModel | None = None,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        stop_tokens: Iterable[int] = (),
-        preemptive: bool = True,
-        warm_start: bool = False,
+        config: GenerationConfig | None = None,
+        **overrides: object,
     ) -> Result:
-        """Run ``algorithm`` for real; same arguments and result type as ``reference.generate``."""
-        if algorithm not in ALGORITHMS:
-            raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {max_new_tokens!r}")
-        if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
-            raise ConfigError(f"lookahead k must be an integer >= 1, got {lookahead!r}")
-        if sp_degree is not None and (not isinstance(sp_degree, int) or sp_degree < 1):
-            raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {sp_degree!r}")
-        if algorithm != "plain" and drafter is None:
-            raise ConfigError(f"algorithm {algorithm!r} needs a drafter")
-        with_drafter = algorithm != "plain"
+        """Run the configured algorithm for real; same arguments and result type as
+        ``reference.generate``."""
+        cfg = generation_config(config, max_new_tokens, overrides)
+        if cfg.algorithm != "plain" and drafter is None:
+            raise ConfigError(f"algorithm {cfg.algorithm!r} needs a drafter")
+        if not self.emulate_latency and cfg.latency != LatencyModel():
+            raise ConfigError("a latency model is given but this engine has emulate_latency=False "
+                              "(forwards take their compute time): set RuntimeEngine(emulate_latency=True)")
+        with_drafter = cfg.algorithm != "plain"
         vocab_size = check_vocabularies(target, drafter if with_drafter else None)
         request = RuntimeRequest(
             target=as_runtime_model(target),
             drafter=as_runtime_model(drafter) if with_drafter and drafter is not None else None,
             prompt=check_prompt(prompt, vocab_size),
-            max_new_tokens=max_new_tokens,
-            sampling=SamplingConfig(mode=mode, temperature=temperature, top_k=top_k, top_p=top_p),
-            seed=check_seed(seed),
-            floors=Floors(latency, self.time_unit_s, self.extra_jitter_s, self.jitter_seed),
-            stop_tokens=frozenset(int(t) for t in stop_tokens),
+            max_new_tokens=cfg.max_new_tokens,
+            sampling=cfg.sampling,
+            seed=cfg.seed,
+            floors=Floors(cfg.latency if self.emulate_latency else None, self.time_unit_s,
+                          self.extra_jitter_s, self.jitter_seed),
+            stop_tokens=cfg.stop_tokens,
             forward_timeout_s=self.forward_timeout_s,
         )
-        servers = sp_degree if algorithm == "dsi" else 1
-        scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=sp_degree,
-                                    preemptive=preemptive, warm_start=warm_start)
+        n = cfg.num_target_servers if cfg.num_target_servers is not None else self.max_servers
+        servers = n if cfg.algorithm == "dsi" else 1
+        scheduler = build_scheduler(request, cfg.algorithm, lookahead=cfg.lookahead, num_target_servers=n,
+                                    preemptive=cfg.preemptive, warm_start=cfg.warm_start)
         inbox = Inbox()
         with self.open_pool(request, inbox, num_target_servers=servers, with_drafter=with_drafter) as pool:
             result = self.driver_class(request, scheduler, pool, inbox, charge_wakeups=self.charge_wakeups).run()
@@ -153,7 +158,7 @@ class RuntimeEngine:
                           drafter_device=self.drafter_device, worker_class=self.worker_class)
 
 
-def generate(target: object, drafter: object | None, prompt: Sequence[int], max_new_tokens: int,
+def generate(target: object, drafter: object | None, prompt: Sequence[int], max_new_tokens: int | None = None,
              **kwargs: object) -> Result:
     """``RuntimeEngine().generate(...)`` with default settings."""
     return RuntimeEngine().generate(target, drafter, prompt, max_new_tokens, **kwargs)  # type: ignore[arg-type]

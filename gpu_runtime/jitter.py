@@ -105,7 +105,7 @@ def measure(runs: int, *, time_unit_s: float = 1e-3, seed: int = 0) -> dict:
     if runs < 1:
         raise ConfigError(f"runs must be >= 1, got {runs}")
     rng = np.random.default_rng(seed)
-    engine = RuntimeEngine(time_unit_s=time_unit_s)
+    engine = RuntimeEngine(time_unit_s=time_unit_s, emulate_latency=True)
     token_lags: list[float] = []
     start_lags: list[float] = []
     worst_run: list[float] = []
@@ -113,11 +113,11 @@ def measure(runs: int, *, time_unit_s: float = 1e-3, seed: int = 0) -> dict:
     probe_worst: list[float] = []
     for case in range(runs):
         algorithm = ("dsi", "si", "nonsi")[case % 3]
-        k, n_servers = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+        k, num_target_servers = int(rng.integers(1, 6)), int(rng.integers(1, 5))
         c = min(Fraction(int(rng.integers(1, 5)), int(rng.integers(4, 9))), Fraction(1))
         pair = SyntheticAcceptancePair(8, float(rng.uniform(0.3, 1.0)), seed=case)
         kwargs = {"algorithm": algorithm, "lookahead": k, "latency": LatencyModel.time_units(c), "seed": case,
-                  **({"sp_degree": n_servers} if algorithm == "dsi" else {})}
+                  **({"num_target_servers": num_target_servers} if algorithm == "dsi" else {})}
         tokens = int(rng.integers(4, 24))
         expected = generate(pair.target, pair.drafter, [1], tokens, **kwargs)
         with WakeupProbe() as probe:

@@ -223,7 +223,7 @@ def runtime_rows(bench: dict[str, Any]) -> list[ClaimRow]:
     predicted ones — is a failure (SPEC §8.1), as is DSI not faster than SI and non-SI."""
     cfg, s = bench["config"], bench["speedup"]
     how = (f"gpu_runtime on CPU threads, emulated floors target {cfg['target_ms']} ms / drafter "
-           f"{cfg['drafter_ms']} ms (c = {cfg['c']:.3g}), k = {cfg['lookahead']}, N = {cfg['sp_degree']}, "
+           f"{cfg['drafter_ms']} ms (c = {cfg['c']:.3g}), k = {cfg['lookahead']}, N = {cfg['num_target_servers']}, "
            f"a = {cfg['acceptance']}, S = {cfg['tokens']}, median of {cfg['runs']} runs")
     faster = s["measured_dsi_over_si"] > 1 and s["measured_dsi_over_nonsi"] > 1
     lags = ", ".join(f"{alg} {value * 1e3:.2f} ms" for alg, value in bench["lag_s"].items())
@@ -302,9 +302,9 @@ def _variant_cases() -> list[tuple[VariantCase, Any]]:
     from reference.toy_models import TabularLM
 
     model = TabularLM(2, order=0, seed=0)  # q = p: every draft accepted
-    prefill = EngineRequest(model, model, (0,), 2, lookahead=1, sp_degree=2,
+    prefill = EngineRequest(model, model, (0,), 2, lookahead=1, num_target_servers=2,
                             latency=LatencyModel.time_units(Fraction(1, 2), target_prefill=4, drafter_prefill=2))
-    early = EngineRequest(model, model, (0,), 2, lookahead=1, sp_degree=5,
+    early = EngineRequest(model, model, (0,), 2, lookahead=1, num_target_servers=5,
                           latency=LatencyModel.time_units(Fraction(9, 20), target_prefill=Fraction(47, 20),
                                                           drafter_prefill=Fraction(9, 20)), warm_start=True)
     rejecting = EngineRequest(PointMass(0), PointMass(1), (0,), 2, lookahead=1,

@@ -20,7 +20,8 @@ def heatmap_claims(model: str, stats: dict[str, dict[str, Any]], effect: dict[st
                    settings: HeatmapSettings, excluded_rows: int) -> list[ClaimRow]:
     """Claim rows of one model's heatmaps (pure: from the panel statistics)."""
     how = (f"{model} model, grid {settings.ndim + 1}x{settings.ndim + 1}, k in 1..{settings.max_lookahead}, "
-           f"N = {settings.sp_degree}, S = {settings.tokens}, {settings.repeats} repeats, seed {settings.seed}; "
+           f"N = {settings.num_target_servers}, S = {settings.tokens}, {settings.repeats} repeats, "
+           f"seed {settings.seed}; "
            "each algorithm at its best k per cell")
     if model == "paper":
         how += f"; {excluded_rows} (c, a, k) rows excluded for DSI by N >= ceil(1/(kc))"

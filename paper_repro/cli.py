@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from paper_repro.artifacts import check_replaceable
-from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_SERVERS, MAX_TOKENS, check_work, integer
+from reference.cli_args import (
+    MAX_COUNT,
+    MAX_LOOKAHEAD,
+    MAX_SERVERS,
+    MAX_TOKENS,
+    add_max_new_tokens,
+    add_num_target_servers,
+    check_work,
+    integer,
+)
 from reference.errors import ConfigError, PathError
 from reference.files import check_output_dir, check_output_file, staged_directory
 
@@ -34,8 +43,8 @@ def _print_json(obj: Any) -> None:
 def _add_grid_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ndim", type=integer(MAX_COUNT, minimum=1), default=20,
                         help="grid intervals per axis (default 20)")
-    parser.add_argument("--sp", type=integer(MAX_SERVERS, minimum=1), default=7, help="target servers N (default 7)")
-    parser.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=1000, help="tokens S (default 1000)")
+    add_num_target_servers(parser, type=integer(MAX_SERVERS, minimum=1), default=7, help="target servers N (default 7)")
+    add_max_new_tokens(parser, type=integer(MAX_TOKENS, minimum=1), default=1000, help="tokens S (default 1000)")
     parser.add_argument("--repeats", type=integer(MAX_COUNT, minimum=1), default=5, help="repeats (default 5)")
     parser.add_argument("--seed", type=integer(2**32), default=42, help="seed (default 42)")
     parser.add_argument("--max-lookahead", type=integer(MAX_LOOKAHEAD, minimum=1), default=20,
@@ -48,9 +57,10 @@ def _grid_settings(args: argparse.Namespace) -> Any:
     if args.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {args.seed}")
     check_work("grid paths (ndim + 1) x max lookahead x repeats x tokens",
-               (args.ndim + 1) * args.max_lookahead * args.repeats * args.tokens)
+               (args.ndim + 1) * args.max_lookahead * args.repeats * args.max_new_tokens)
     check_work("grid cells (ndim + 1)^2 x max lookahead", (args.ndim + 1) ** 2 * args.max_lookahead)
-    return HeatmapSettings(ndim=args.ndim, sp_degree=args.sp, tokens=args.tokens, repeats=args.repeats,
+    return HeatmapSettings(ndim=args.ndim, num_target_servers=args.num_target_servers, tokens=args.max_new_tokens,
+                           repeats=args.repeats,
                            seed=args.seed, max_lookahead=args.max_lookahead)
 
 
@@ -164,7 +174,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         return 0
     for result in outcome.data["results"]:
         print(f"{result['row_id']:<24} {result['kind']:<6} c={result['c']:.4f} a={result['acceptance_rate']:.3f} "
-              f"k_SI={result['si_k']} k_DSI={result['dsi_k']} N={result['sp_degree']} "
+              f"k_SI={result['si_k']} k_DSI={result['dsi_k']} N={result['num_target_servers']} "
               f"DSI/SI={result['dsi_over_si']:.3f} DSI/non-SI={result['dsi_over_nonsi']:.3f}")
     if outcome.data["unmeasured"]:
         print("rows lacking measurements (TTFT, TPOT, acceptance): " + ", ".join(outcome.data["unmeasured"]))
@@ -194,7 +204,7 @@ def cmd_real_run(args: argparse.Namespace) -> int:
 
     path = Path(args.save or Path(args.out) / "real-run" / "humaneval-smollm2-run.json")
     check_output_file(path, what="--save file")  # before the run, not after
-    config = RunConfig(prompts=args.prompts, tokens=args.tokens, runs=args.runs)
+    config = RunConfig(prompts=args.prompts, tokens=args.max_new_tokens, runs=args.runs)
     result = run(config, measurement=load_measurement(args.measurements or MEASUREMENT_FILE),
                  log=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)))
     write_json(path, result)
@@ -290,7 +300,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save", help="where to write the run's JSON (default OUT/real-run/humaneval-smollm2-run.json)")
     p.add_argument("--prompts", type=integer(MAX_COUNT, minimum=1), default=3,
                    help="held-out HumanEval prompts (default 3)")
-    p.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=48, help="new tokens S (default 48)")
+    add_max_new_tokens(p, type=integer(MAX_TOKENS, minimum=1), default=48, help="new tokens S (default 48)")
     p.add_argument("--runs", type=integer(MAX_COUNT, minimum=1), default=3,
                    help="runs per method, median (default 3)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")

@@ -51,7 +51,7 @@ def best_lookahead(latency: np.ndarray, k_values: np.ndarray,
     best = np.take_along_axis(masked, index[..., None], axis=-1)[..., 0]
     if np.isinf(best).any():
         raise ConfigError("a heatmap cell has no allowed lookahead: every k is excluded (in the paper "
-                          "model DSI needs N >= ceil(1/(k·c)); raise --max-lookahead or --sp)")
+                          "model DSI needs N >= ceil(1/(k·c)); raise --max-lookahead or -N)")
     return best, np.asarray(k_values)[index]
 
 
@@ -189,7 +189,7 @@ RECHECK_REPEATS = 400
 RECHECK_Z = 4.0
 
 
-def recheck_exact_slower(comparison: dict, exact_best: BestK, paper_best: BestK, *, sp_degree: int,
+def recheck_exact_slower(comparison: dict, exact_best: BestK, paper_best: BestK, *, num_target_servers: int,
                          tokens: int, repeats: int = RECHECK_REPEATS, seed: int = 2025,
                          z: float = RECHECK_Z) -> list[dict[str, float | int | bool]]:
     """Measure each cell where the 5-repeat grid has exact > paper again with ``repeats`` repeats.
@@ -208,7 +208,7 @@ def recheck_exact_slower(comparison: dict, exact_best: BestK, paper_best: BestK,
         samples = {}
         for model, best in (("exact", exact_best), ("paper", paper_best)):
             params = SimulationParams(model=model, c=cell["c"], a=cell["a"], k=int(best.dsi_k[i, j]),
-                                      sp=sp_degree, tokens=tokens, repeats=repeats, seed=seed)
+                                      num_target_servers=num_target_servers, tokens=tokens, repeats=repeats, seed=seed)
             samples[model] = latency_samples(params)["dsi"]
         diff = float(samples["exact"].mean() - samples["paper"].mean())
         se = float(np.sqrt(samples["exact"].var(ddof=1) / repeats + samples["paper"].var(ddof=1) / repeats))

@@ -51,19 +51,19 @@ class IllustrationConfig:
     """The timeline setting (defaults: the paper's).
 
     target_latency, drafter_latency: forward latencies (time units of the figure);
-    lookahead: k; sp_degree: N target servers; tokens: S; vocab_size, seed: of the toy pair.
+    lookahead: k; num_target_servers: N target servers; tokens: S; vocab_size, seed: of the toy pair.
     """
 
     target_latency: int = 7
     drafter_latency: int = 1
     lookahead: int = 1
-    sp_degree: int = 7
+    num_target_servers: int = 7
     tokens: int = 100
     vocab_size: int = 8
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("target_latency", "drafter_latency", "lookahead", "sp_degree", "tokens"):
+        for name in ("target_latency", "drafter_latency", "lookahead", "num_target_servers", "tokens"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"illustration {name} must be an integer >= 1, got {value!r}")
@@ -83,7 +83,7 @@ def run_illustration(config: IllustrationConfig = IllustrationConfig()) -> dict[
         pair = SyntheticAcceptancePair(config.vocab_size, CASE_ACCEPTANCE[case], seed=config.seed)
         out[case] = {
             algorithm: generate(pair.target, pair.drafter, [0], config.tokens, algorithm=algorithm,
-                                lookahead=config.lookahead, sp_degree=config.sp_degree,
+                                lookahead=config.lookahead, num_target_servers=config.num_target_servers,
                                 seed=config.seed, latency=latency)
             for algorithm in ALGORITHMS
         }

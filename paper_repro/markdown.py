@@ -54,7 +54,7 @@ def table_section(results: Sequence[Any], unmeasured: Sequence[Any], notes: Sequ
              "DSI/non-SI | SI/non-SI |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r.row_id} | {r.kind} | {r.c:.4f} | {r.acceptance_rate:.3f} | {r.si_k} | "
-                     f"{r.dsi_k} | {r.sp_degree} ({r.dsi_servers_used}) | {r.dsi_over_si:.3f} | "
+                     f"{r.dsi_k} | {r.num_target_servers} ({r.dsi_servers_used}) | {r.dsi_over_si:.3f} | "
                      f"{r.dsi_over_nonsi:.3f} | {r.si_over_nonsi:.3f} |")
     if unmeasured:
         lines += ["", "Rows without measurements: " + ", ".join(r.row_id for r in unmeasured) + "."]

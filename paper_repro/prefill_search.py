@@ -97,7 +97,7 @@ def latencies(case: Case, policy: str) -> dict[str, Fraction]:
         "si": generate(pair.target, pair.drafter, [0], S, algorithm="si", lookahead=case.lookahead,
                        **common).latency,
         "dsi": generate(pair.target, pair.drafter, [0], S, lookahead=case.lookahead,
-                        sp_degree=case.num_target_servers, warm_start=policy == "warm", **common).latency,
+                        num_target_servers=case.num_target_servers, warm_start=policy == "warm", **common).latency,
     }
 
 

@@ -1,6 +1,6 @@
 """The runtime on the real model, for real: non-SI, SI and DSI beside Hugging Face's decoding.
 
-``dsi repro real-run [--prompts 3] [--tokens 48] [--runs 3] [--save PATH]`` (committed as
+``dsi repro real-run [--prompts 3] [--max-new-tokens 48] [--runs 3] [--save PATH]`` (committed as
 ``docs/measurements/humaneval-smollm2-run.json``; ``dsi repro all`` reads it, never reruns it).
 On held-out HumanEval prompts, SmolLM2-135M as the target, one torch thread per server:
 
@@ -144,7 +144,7 @@ def _options(algorithm: str, ks: dict[str, int], config: RunConfig) -> dict[str,
     if algorithm == "si":
         return {"lookahead": ks["si"]}
     if algorithm == "dsi":
-        return {"lookahead": ks["dsi"], "sp_degree": config.num_target_servers, "warm_start": True,
+        return {"lookahead": ks["dsi"], "num_target_servers": config.num_target_servers, "warm_start": True,
                 "preemptive": False}
     return {}
 

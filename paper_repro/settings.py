@@ -24,7 +24,7 @@ class HeatmapSettings:
     """The Figure 1 protocol (SPEC §5): grid size, N, S, repeats, seed, max lookahead."""
 
     ndim: int = 20
-    sp_degree: int = 7
+    num_target_servers: int = 7
     tokens: int = 1000
     repeats: int = 5
     seed: int = 42

@@ -48,21 +48,22 @@ def statistics_rows(engine_name: str = "reference") -> dict[str, list[dict[str, 
                      "power": plan.power, "effect_tv": plan.effect_tv, "n": plan.n, "chi2": result.statistic,
                      "df": result.df, "p_value": result.p_value, "passed": result.p_value >= plan.alpha})
     means = []
-    for a, k, n_servers, c, tokens in MONTE_CARLO_CASES:
+    for a, k, num_target_servers, c, tokens in MONTE_CARLO_CASES:
         plan: dict[str, tuple[float, float, int]] = {}
         for algorithm in ("si", "dsi"):
-            mean, sd = monte_carlo_moments(algorithm, a, k, n_servers, c, tokens)
+            mean, sd = monte_carlo_moments(algorithm, a, k, num_target_servers, c, tokens)
             plan[algorithm] = (mean, sd, monte_carlo_repeats(sd, MONTE_CARLO_EFFECT * mean, STATISTICAL_ALPHA))
         try:
-            outcome = check_monte_carlo_means(engine, acceptance=a, lookahead=k, sp_degree=n_servers, c=c,
-                                              tokens=tokens, repeats={x: plan[x][2] for x in plan},
+            outcome = check_monte_carlo_means(engine, acceptance=a, lookahead=k,
+                                              num_target_servers=num_target_servers, c=c, tokens=tokens,
+                                              repeats={x: plan[x][2] for x in plan},
                                               alpha=STATISTICAL_ALPHA)
         except DSIError as exc:  # a failing mean is reported, not raised
             means.append({"test": "monte_carlo_means", "error": " ".join(str(exc).split())})
             continue
         for algorithm, (mean, expectation, half) in outcome.items():
-            means.append({"test": f"monte_carlo_means {algorithm}", "a": a, "k": k, "N": n_servers, "c": str(c),
-                          "S": tokens, "alpha": STATISTICAL_ALPHA, "sd": plan[algorithm][1],
+            means.append({"test": f"monte_carlo_means {algorithm}", "a": a, "k": k, "N": num_target_servers,
+                          "c": str(c), "S": tokens, "alpha": STATISTICAL_ALPHA, "sd": plan[algorithm][1],
                           "shift": MONTE_CARLO_EFFECT * plan[algorithm][0], "R": plan[algorithm][2],
                           "mean": mean, "expectation": expectation, "half_width": half})
     return {"chi2": chi2, "monte_carlo": means}

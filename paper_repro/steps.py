@@ -52,8 +52,9 @@ def _heatmaps(model: str, settings: HeatmapSettings, out: Path) -> tuple[StepOut
     from paper_repro.heatmaps_plot import lookahead_figure, panels_figure
     from reference.fast.grid import heatmap_grid
 
-    grid = heatmap_grid(model, ndim=settings.ndim, sp_degree=settings.sp_degree, tokens=settings.tokens,
-                        repeats=settings.repeats, seed=settings.seed, max_lookahead=settings.max_lookahead)
+    grid = heatmap_grid(model, ndim=settings.ndim, num_target_servers=settings.num_target_servers,
+                        tokens=settings.tokens, repeats=settings.repeats, seed=settings.seed,
+                        max_lookahead=settings.max_lookahead)
     best = heatmaps.best_k(grid)
     stats = heatmaps.panel_stats(best)
     effect = heatmaps.restriction_effect(best)
@@ -91,7 +92,8 @@ def heatmaps_step(context: StepContext) -> StepOutcome:
         comparison = heatmaps.model_comparison(bests["exact"], bests["paper"])
         hs = context.settings.heatmap
         comparison["recheck"] = heatmaps.recheck_exact_slower(comparison, bests["exact"], bests["paper"],
-                                                              sp_degree=hs.sp_degree, tokens=hs.tokens)
+                                                              num_target_servers=hs.num_target_servers,
+                                                              tokens=hs.tokens)
         write_json(context.out / "heatmaps" / "exact_vs_paper.json", comparison)
         rows.append(comparison_claim(comparison))
         data["exact_vs_paper"] = comparison

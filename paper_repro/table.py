@@ -52,7 +52,7 @@ PAPER_SPEEDUP_RANGE = (1.29, 1.92)
 class TableConfig:
     """Simulation settings of the table (defaults: SPEC §10 table protocol)."""
 
-    sp_degree: int = 7
+    num_target_servers: int = 7
     tokens: int = 1000
     max_lookahead: int = 20
     repeats: int = 5
@@ -60,7 +60,7 @@ class TableConfig:
     refine: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("sp_degree", "tokens", "max_lookahead", "repeats", "refine"):
+        for name in ("num_target_servers", "tokens", "max_lookahead", "repeats", "refine"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"table {name} must be an integer >= 1, got {value!r}")
@@ -96,14 +96,14 @@ def acceptance_paths(row: TableRow, kind: str, config: TableConfig) -> np.ndarra
     raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}")
 
 
-def _event_latencies(paths: np.ndarray, algorithm: str, k: int, sp_degree: int | None,
+def _event_latencies(paths: np.ndarray, algorithm: str, k: int, num_target_servers: int | None,
                      latency: LatencyModel) -> tuple[float, int]:
     """Mean event-simulation latency over paths and the peak number of busy target servers."""
     total, peak = 0.0, 0
     for path in paths:
         pair = AcceptancePathPair(path.tolist())
         result = generate(pair.target, pair.drafter, [0], paths.shape[1], algorithm=algorithm,
-                          lookahead=k, sp_degree=sp_degree, mode="greedy", latency=latency)
+                          lookahead=k, num_target_servers=num_target_servers, mode="greedy", latency=latency)
         total += float(result.latency)
         peak = max(peak, max_concurrent_target_tasks(result.trace))
     return total / len(paths), peak
@@ -120,7 +120,7 @@ class RowResult:
     path_acceptance_share: float
     si_k: int
     dsi_k: int
-    sp_degree: int
+    num_target_servers: int
     dsi_servers_used: int
     nonsi: float
     si: float
@@ -148,14 +148,14 @@ def simulate_row(row: TableRow, kind: str = "iid", config: TableConfig = TableCo
     paths = acceptance_paths(row, kind, config)
     ks = range(1, config.max_lookahead + 1)
     si_fast = [float(exact.si_latency(paths, k, c).mean()) for k in ks]
-    dsi_fast = [float(exact.dsi_latency(paths, k, c, config.sp_degree).mean()) for k in ks]
+    dsi_fast = [float(exact.dsi_latency(paths, k, c, config.num_target_servers).mean()) for k in ks]
 
     def refine(algorithm: str, ranking: list[float]) -> tuple[int, float, int]:
         order = sorted(range(len(ranking)), key=lambda i: (ranking[i], i))[: config.refine]
         best = None
         for index in sorted(order):
             k = index + 1
-            mean, peak = _event_latencies(paths, algorithm, k, config.sp_degree, latency)
+            mean, peak = _event_latencies(paths, algorithm, k, config.num_target_servers, latency)
             if best is None or mean < best[1]:
                 best = (k, mean, peak)
         assert best is not None
@@ -168,7 +168,7 @@ def simulate_row(row: TableRow, kind: str = "iid", config: TableConfig = TableCo
     return RowResult(
         row_id=row.row_id, kind=kind, c=float(c), acceptance_rate=float(row.acceptance_rate),  # type: ignore[arg-type]
         path_acceptance_share=float(paths.mean()),
-        si_k=si_k, dsi_k=dsi_k, sp_degree=config.sp_degree, dsi_servers_used=peak,
+        si_k=si_k, dsi_k=dsi_k, num_target_servers=config.num_target_servers, dsi_servers_used=peak,
         nonsi=nonsi_mean, si=si_mean, dsi=dsi_mean,
         nonsi_ms=nonsi_mean * unit, si_ms=si_mean * unit, dsi_ms=dsi_mean * unit,
         dsi_over_si=si_mean / dsi_mean, dsi_over_nonsi=nonsi_mean / dsi_mean,
@@ -213,7 +213,7 @@ def table_claims(results: list[RowResult], unmeasured: list[TableRow], *, step: 
         claims.append(ClaimRow(
             claim=f"Table row {r.row_id} ({r.kind} acceptance): DSI over SI",
             how=how + f"; c = {r.c:.4f}, a = {r.acceptance_rate:.3f}, k_SI = {r.si_k}, "
-                      f"k_DSI = {r.dsi_k}, N = {r.sp_degree} (DSI used {r.dsi_servers_used})",
+                      f"k_DSI = {r.dsi_k}, N = {r.num_target_servers} (DSI used {r.dsi_servers_used})",
             ours=f"{r.dsi_over_si:.3f}x (vs non-SI {r.dsi_over_nonsi:.3f}x)", paper="",
             verdict="finding", step=step,
             note="the paper's per-row number is not available to this project; the range claim above "

@@ -96,7 +96,7 @@ def reference_latency(accept: Sequence[bool], algorithm: str, k: int, latency, *
     from reference.toy_models import AcceptancePathPair
 
     pair = AcceptancePathPair(list(accept))
-    extra = {"sp_degree": N, "warm_start": warm_start} if algorithm == "dsi" else {}
+    extra = {"num_target_servers": N, "warm_start": warm_start} if algorithm == "dsi" else {}
     return generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k,
                     mode="greedy", latency=latency, **extra).latency
 

@@ -1,6 +1,6 @@
 """Expected cost of the prefill policies on the Figure-1 grid (exact model, event simulation).
 
-``python -m proofs.prefill_grid [--ratio R ...] [--tokens S] [--repeats R] [--out FILE.csv]``
+``python -m proofs.prefill_grid [--ratio R ...] [--max-new-tokens S] [--repeats R] [--out FILE.csv]``
 
 For each cell (c, a) of the paper's grid (SPEC §5: c, a on linspace(0, 1, 21), N = 7, seed 42)
 and each prefill ratio ρ = TTFT/TPOT (target prefill P = ρ, drafter prefill Pd = ρ·c, in
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reference.cli_args import add_max_new_tokens
 from reference.errors import ConfigError
 
 STAND_IN_RATIOS = (4.0, 16.0)
@@ -69,7 +70,7 @@ def cell_costs(c: float, a: float, ratio: float, paths: np.ndarray, k_si: int, k
         total = Fraction(0)
         for row in paths:
             pair = AcceptancePathPair(row.tolist())
-            total += generate(pair.target, pair.drafter, [0], S, algorithm="dsi", lookahead=k_dsi, sp_degree=N,
+            total += generate(pair.target, pair.drafter, [0], S, algorithm="dsi", lookahead=k_dsi, num_target_servers=N,
                               mode="greedy", latency=latency, warm_start=warm).latency
         out[name] = float(total / len(paths))
     out["switch"] = out["warm"] if Pd >= 1 else out["cold"]
@@ -83,7 +84,7 @@ def prefill_grid(ratios: list[float], *, tokens: int = 200, repeats: int = 5, nd
 
     if tokens < 2 or repeats < 1 or not ratios or min(ratios) < 1:
         raise ConfigError(f"need tokens >= 2, repeats >= 1 and ratios >= 1, got {tokens}, {repeats}, {ratios}")
-    grid = heatmap_grid("exact", ndim=ndim, sp_degree=N, tokens=tokens, repeats=repeats, seed=seed,
+    grid = heatmap_grid("exact", ndim=ndim, num_target_servers=N, tokens=tokens, repeats=repeats, seed=seed,
                         max_lookahead=max_lookahead)
     uniforms = np.random.default_rng(seed).random((repeats, tokens))  # the grid's paths
     rows = []
@@ -131,7 +132,7 @@ def write_csv(rows: list[dict[str, float]], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m proofs.prefill_grid", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ratio", type=float, action="append", help="TTFT/TPOT prefill ratio (repeatable)")
-    parser.add_argument("--tokens", "--max-new-tokens", "-S", type=int, default=200)
+    add_max_new_tokens(parser, type=int, default=200, help="new tokens S (default 200)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--ndim", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None, help="write every cell as CSV")
@@ -140,13 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         measured = table_ratios()
         ratios = args.ratio or measured or list(STAND_IN_RATIOS)
         source = "command line" if args.ratio else "table measurements" if measured else "stand-ins (table unmeasured)"
-        rows = prefill_grid(ratios, tokens=args.tokens, repeats=args.repeats, ndim=args.ndim)
+        rows = prefill_grid(ratios, tokens=args.max_new_tokens, repeats=args.repeats, ndim=args.ndim)
         if args.out is not None:
             write_csv(rows, args.out)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"prefill ratios {ratios} ({source}); S = {args.tokens}, {args.repeats} repeats, N = 7, "
+    print(f"prefill ratios {ratios} ({source}); S = {args.max_new_tokens}, {args.repeats} repeats, N = 7, "
           f"{(args.ndim + 1) ** 2} cells; DSI at its decode-optimal k")
     print("\n".join(summary(rows)))
     return 0

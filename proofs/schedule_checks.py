@@ -71,7 +71,7 @@ def event_round_times(m: int, k: int, N: int | None, c: Fraction,
 
     pair = AcceptancePathPair(list(accept) if accept is not None else [True] * m)
     result = generate(pair.target, pair.drafter, [0], m, algorithm="dsi", lookahead=k,
-                      sp_degree=N, mode="greedy", latency=LatencyModel.time_units(c))
+                      num_target_servers=N, mode="greedy", latency=LatencyModel.time_units(c))
     return tuple(result.times)
 
 
@@ -185,7 +185,7 @@ def path_violation(m: int, k: int, N: int, c: Fraction) -> tuple[tuple[bool, ...
     for bits in product((True, False), repeat=m):
         pair = AcceptancePathPair(list(bits))
         kwargs = {"mode": "greedy", "latency": LatencyModel.time_units(c), "lookahead": k}
-        dsi = generate(pair.target, pair.drafter, [0], m, algorithm="dsi", sp_degree=N, **kwargs)
+        dsi = generate(pair.target, pair.drafter, [0], m, algorithm="dsi", num_target_servers=N, **kwargs)
         si = generate(pair.target, pair.drafter, [0], m, algorithm="si", **kwargs)
         if dsi.latency > si.latency:
             return bits, dsi.latency, si.latency
@@ -253,7 +253,7 @@ def waits_in_reference(m: int, k: int, N: int, c: Fraction, windows: str) -> boo
 
     pair = AcceptancePathPair([True] * m)
     result = generate(pair.target, pair.drafter, [0], m, algorithm="dsi", lookahead=k,
-                      sp_degree=N, mode="greedy", latency=LatencyModel.time_units(c))
+                      num_target_servers=N, mode="greedy", latency=LatencyModel.time_units(c))
     for task in result.trace:
         if task.kind != "window":
             continue

@@ -57,7 +57,7 @@ def run(path: str, algorithm: str, k: int, servers: int | None, c: Fraction, mes
     pair = AcceptancePathPair([step == "A" for step in path])
     latency = LatencyModel(1, c, dispatch_latency=message / 2, result_latency=message / 2)
     result = generate(pair.target, pair.drafter, [0], len(path), algorithm=algorithm, lookahead=k,
-                      sp_degree=servers if algorithm == "dsi" else None, mode="greedy", latency=latency)
+                      num_target_servers=servers if algorithm == "dsi" else None, mode="greedy", latency=latency)
     return tuple(result.times)
 
 

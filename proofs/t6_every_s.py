@@ -1,7 +1,7 @@
 """T6∞ (extra): with unlimited target servers, T_DSI ≤ T_SI and T_DSI ≤ T_nonSI on every
 acceptance path, for *every* S, k and c ∈ (0, 1] — an inductive per-position argument.
 
-Setting: N unlimited (``sp_degree=None``), so every task starts at its dispatch. In an
+Setting: N unlimited (``num_target_servers=None``), so every task starts at its dispatch. In an
 all-accepted round of length m (notation of proofs/schedule_model.py), position j ≥ 1 has
 the draft j at (j+1)c, ``r_{j−1} ≥ jc``, and the earliest window covering j is dispatched at
 ``D_j = min(⌈j/k⌉k, m−1)·c ≥ jc``; it is never cancelled before it delivers (its last position

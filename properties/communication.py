@@ -55,7 +55,7 @@ def check_message_latency(engine: Engine, request: EngineRequest) -> None:
     """The three checks of the module docstring on ``request`` (whose latency has messages)."""
     lat = request.latency or LatencyModel()
     mu = lat.dispatch_latency + lat.result_latency
-    setting = (f"N = {request.sp_degree}, k = {request.lookahead}, S = {request.max_new_tokens}, target "
+    setting = (f"N = {request.num_target_servers}, k = {request.lookahead}, S = {request.max_new_tokens}, target "
                f"{lat.target_decode}, drafter {lat.drafter_decode}, messages {lat.dispatch_latency} + "
                f"{lat.result_latency}")
     runs = {}
@@ -68,11 +68,11 @@ def check_message_latency(engine: Engine, request: EngineRequest) -> None:
                                     f"by them {[str(t) for t in longer.times]} ({setting})")
         runs[algorithm] = with_messages
     t_dsi, t_si, t_nonsi = (runs[a].latency for a in ("dsi", "si", "nonsi"))
-    if t_dsi > t_nonsi or (request.sp_degree != 1 and t_dsi > t_si):
+    if t_dsi > t_nonsi or (request.num_target_servers != 1 and t_dsi > t_si):
         raise PropertyViolation("message_latency", f"with messages on every side T_DSI = {t_dsi} > "
                                 f"{'T_nonSI = ' + str(t_nonsi) if t_dsi > t_nonsi else 'T_SI = ' + str(t_si)} "
                                 f"({setting})")
-    if request.sp_degree == 1:
+    if request.num_target_servers == 1:
         return
     bare = LatencyModel(lat.target_decode, lat.drafter_decode)
     si0 = scheduled(engine, request.but(algorithm="si", latency=bare))

@@ -58,7 +58,7 @@ def check_exact_sequence_law(engine: Engine, request: EngineRequest, target: Rat
                     for key in sorted(set(got) | set(expected)) if got.get(key, 0) != expected.get(key, 0)}
             raise PropertyViolation(
                 prop,
-                f"{base.algorithm} (k={base.lookahead}, N={base.sp_degree}, processing={extra}) "
+                f"{base.algorithm} (k={base.lookahead}, N={base.num_target_servers}, processing={extra}) "
                 f"law of the first {length} tokens differs from the target's: (engine, target) = "
                 f"{diff}; target={target!r} drafter={drafter!r} prompt={base.prompt}")
 

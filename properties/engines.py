@@ -40,24 +40,31 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from reference.algorithms.canonical import Request
+from reference.config import GenerationConfig, generation_config
 from reference.errors import ConfigError, EngineContractError
 from reference.kernel import draft_token, verify
-from reference.latency import LatencyModel
 from reference.models import LanguageModel, check_pair, check_prompt
-from reference.processing import SamplingConfig
-from reference.randomness import check_seed, u
+from reference.randomness import u
 from reference.results import Result
 from reference.scheduler import DSIScheduler, VirtualDriver, build_scheduler
-
-ALGORITHMS = ("dsi", "si", "nonsi", "plain")
+from reference.scheduler.build import ALGORITHMS
 
 #: A uniform source replacing ``u(seed, position, stream)``.
 UniformSource = Callable[[int, str], float]
 
 
-@dataclass(frozen=True)
+#: The request fields that are not generation parameters (the engine protocol's own).
+_REQUEST_FIELDS = ("target", "drafter", "prompt", "config", "uniforms")
+
+
+@dataclass(frozen=True, init=False)
 class EngineRequest:
-    """One generation, engine-independent (the arguments of ``reference.generate``).
+    """One generation, engine-independent: the models, the prompt and one
+    :class:`reference.config.GenerationConfig` (SPEC §9), built like ``reference.generate``'s
+    arguments: ``EngineRequest(target, drafter, prompt, max_new_tokens, *, config=None,
+    uniforms=None, **overrides)``. The generation parameters (``request.lookahead``,
+    ``request.num_target_servers``, ``request.sampling``, ...) are read from the config; their
+    defaults and validation are the config's.
 
     uniforms: if given, replaces the canonical ``u(seed, i, stream)`` (engines with the
         ``uniform_injection`` capability only); ``seed`` is then ignored for tokens.
@@ -66,46 +73,35 @@ class EngineRequest:
     target: LanguageModel
     drafter: LanguageModel | None
     prompt: tuple[int, ...]
-    max_new_tokens: int
-    algorithm: str = "dsi"
-    lookahead: int = 3
-    sp_degree: int | None = None
-    mode: str = "sample"
-    seed: int = 0
-    latency: LatencyModel | None = None
-    temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
-    stop_tokens: frozenset[int] = frozenset()
-    preemptive: bool = True
-    warm_start: bool = False  # DSI: every target server prefills the prompt at t = 0 (finite N)
+    config: GenerationConfig
     uniforms: UniformSource | None = field(default=None, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "prompt", tuple(int(t) for t in self.prompt))
-        object.__setattr__(self, "stop_tokens", frozenset(int(t) for t in self.stop_tokens))
-        if self.algorithm not in ALGORITHMS:
-            raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
-        if isinstance(self.max_new_tokens, bool) or not isinstance(self.max_new_tokens, int) \
-                or self.max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {self.max_new_tokens!r}")
-        if isinstance(self.lookahead, bool) or not isinstance(self.lookahead, int) or self.lookahead < 1:
-            raise ConfigError(f"lookahead k must be an integer >= 1, got {self.lookahead!r}")
-        if self.sp_degree is not None and (not isinstance(self.sp_degree, int) or self.sp_degree < 1):
-            raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {self.sp_degree!r}")
-        check_seed(self.seed)
+    def __init__(self, target: LanguageModel, drafter: LanguageModel | None, prompt: Iterable[int],
+                 max_new_tokens: int | None = None, *, config: GenerationConfig | None = None,
+                 uniforms: UniformSource | None = None, **overrides: object) -> None:
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "drafter", drafter)
+        object.__setattr__(self, "prompt", tuple(int(t) for t in prompt))
+        object.__setattr__(self, "config", generation_config(config, max_new_tokens, overrides))
+        object.__setattr__(self, "uniforms", uniforms)
+
+    def __getattr__(self, name: str) -> object:
+        """A generation parameter (or ``sampling``): the config's."""
+        config = self.__dict__.get("config")
+        if config is not None and (name in _CONFIG_FIELDS or name == "sampling"):
+            return getattr(config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def but(self, **changes: object) -> EngineRequest:
-        """A copy with some fields changed."""
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        values.update(changes)
-        return EngineRequest(**values)  # type: ignore[arg-type]
+        """A copy with some fields changed (request fields or generation parameters)."""
+        own = {name: changes.pop(name) if name in changes else getattr(self, name)
+               for name in _REQUEST_FIELDS}
+        config = own.pop("config")
+        return EngineRequest(own["target"], own["drafter"], own["prompt"], config=config,  # type: ignore[arg-type]
+                             uniforms=own["uniforms"], **changes)  # type: ignore[arg-type]
 
-    @property
-    def sampling(self) -> SamplingConfig:
-        """The validated sampling configuration."""
-        return SamplingConfig(mode=self.mode, temperature=self.temperature, top_k=self.top_k,
-                              top_p=self.top_p)
+
+_CONFIG_FIELDS = frozenset(GenerationConfig.field_names())
 
 
 @dataclass(frozen=True)
@@ -220,12 +216,11 @@ class ReferenceEngine:
             target=request.target, drafter=request.drafter,
             prompt=check_prompt(request.prompt, vocab_size),
             max_new_tokens=request.max_new_tokens, sampling=request.sampling,
-            seed=request.seed,
-            latency=request.latency if request.latency is not None else LatencyModel(),
+            seed=request.seed, latency=request.latency,
             stop_tokens=request.stop_tokens, uniforms=request.uniforms,
         )
         scheduler = build_scheduler(req, request.algorithm, lookahead=request.lookahead,
-                                    num_target_servers=request.sp_degree, preemptive=request.preemptive,
+                                    num_target_servers=request.num_target_servers, preemptive=request.preemptive,
                                     warm_start=request.warm_start, dsi_scheduler=self.dsi_scheduler)
         return VirtualDriver(req, scheduler).run()
 

@@ -62,13 +62,13 @@ def check_latency_dominance(engine: Engine, request: EngineRequest, *, against_s
     t_nonsi = scheduled(engine, request.but(algorithm="nonsi")).latency
     if t_dsi > t_nonsi:
         raise PropertyViolation("latency_dominance",
-                                f"T_DSI = {t_dsi} > T_nonSI = {t_nonsi} (N = {request.sp_degree}, "
+                                f"T_DSI = {t_dsi} > T_nonSI = {t_nonsi} (N = {request.num_target_servers}, "
                                 f"k = {request.lookahead}, {lat}, S = {request.max_new_tokens})")
-    if against_si and (request.sp_degree is None or request.sp_degree >= 2):
+    if against_si and (request.num_target_servers is None or request.num_target_servers >= 2):
         t_si = scheduled(engine, request.but(algorithm="si")).latency
         if t_dsi > t_si:
             raise PropertyViolation("latency_dominance",
-                                    f"T_DSI = {t_dsi} > T_SI = {t_si} (N = {request.sp_degree}, "
+                                    f"T_DSI = {t_dsi} > T_SI = {t_si} (N = {request.num_target_servers}, "
                                     f"k = {request.lookahead}, {lat}, S = {request.max_new_tokens})")
 
 
@@ -172,13 +172,13 @@ def check_exact_timing(engine: Engine, request: EngineRequest) -> None:
         raise PropertyViolation(
             "exact_timing", f"DSI times {list(map(str, dsi.times))} are not round-additive "
             f"{list(map(str, expected_dsi))} for path {path}, k={base.lookahead}, "
-            f"N={base.sp_degree}, {decode}")
+            f"N={base.num_target_servers}, {decode}")
     fast = float(decode.target_decode) * float(
-        fast_exact.dsi_latency(np.array([path]), base.lookahead, decode.c, base.sp_degree)[0])
+        fast_exact.dsi_latency(np.array([path]), base.lookahead, decode.c, base.num_target_servers)[0])
     if abs(float(dsi.latency) - fast) > 1e-9:
         raise PropertyViolation(
             "exact_timing", f"DSI latency {dsi.latency} != {fast} of the fast exact model "
-            f"(reference.fast.exact) for path {path}, k={base.lookahead}, N={base.sp_degree}, {decode}")
+            f"(reference.fast.exact) for path {path}, k={base.lookahead}, N={base.num_target_servers}, {decode}")
 
 
 # ---------------------------------------------------------------- the paper's illustration
@@ -219,7 +219,7 @@ def check_illustration(engine: Engine) -> None:
     for (case, algorithm), expected in ILLUSTRATION.items():
         target, drafter = pairs[case]
         result = scheduled(engine, EngineRequest(target, drafter, (0,), 100, algorithm=algorithm,
-                                               lookahead=1, sp_degree=7, latency=latency))
+                                               lookahead=1, num_target_servers=7, latency=latency))
         got = tuple(tokens_by(result, t) for t in ILLUSTRATION_CHECKPOINTS)
         if got != expected:
             raise PropertyViolation("illustration", f"{case}ed drafts, {algorithm}: tokens by t = "
@@ -242,7 +242,7 @@ def si_expected_latency(c: Fraction, a: float, k: int, S: int) -> float:
     return expected[0]
 
 
-def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int, sp_degree: int | None,
+def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int, num_target_servers: int | None,
                             c: Fraction, tokens: int, repeats: int | Mapping[str, int], alpha: float,
                             seed_offset: int = 0) -> dict[str, tuple[float, float, float]]:
     """Mean SI and DSI latency over R seeds vs the exact expectation, CLT interval.
@@ -255,9 +255,9 @@ def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int
     """
     pair = SyntheticAcceptancePair(4, acceptance, seed=11)
     base = EngineRequest(pair.target, pair.drafter, (0,), tokens, lookahead=lookahead,
-                         sp_degree=sp_degree, latency=LatencyModel.time_units(c))
+                         num_target_servers=num_target_servers, latency=LatencyModel.time_units(c))
     expected = {"si": si_expected_latency(c, acceptance, lookahead, tokens),
-                "dsi": closed_forms.dsi_expected_latency(c, acceptance, lookahead, sp_degree, tokens)}
+                "dsi": closed_forms.dsi_expected_latency(c, acceptance, lookahead, num_target_servers, tokens)}
     z = stats.norm.isf(alpha / 2)
     out = {}
     for algorithm, value in expected.items():
@@ -271,6 +271,6 @@ def check_monte_carlo_means(engine: Engine, *, acceptance: float, lookahead: int
                 "monte_carlo_means",
                 f"{algorithm}: mean latency {mean:.4f} over {count} seeds, exact E[T] = {value:.4f}, "
                 f"half-width {half:.4f} at α = {alpha:.2g} (a = {acceptance}, k = {lookahead}, "
-                f"N = {sp_degree}, c = {c}, S = {tokens})")
+                f"N = {num_target_servers}, c = {c}, S = {tokens})")
         out[algorithm] = (mean, value, half)
     return out

@@ -1,10 +1,11 @@
 """The runtime (gpu_runtime/) behind the properties' engine protocol.
 
-``gpu_runtime.engine.RuntimeEngine.generate`` takes ``reference.generate``'s arguments and
-declares its capabilities as a dict; this adapter turns an :class:`EngineRequest` into those
-arguments and the dict into :class:`Capabilities`. Select it with ``DSI_ENGINE=runtime``.
-Latency floors are ``latency · time_unit_s`` seconds per forward (default 0.1 ms per unit, so
-the schedule is exercised without slowing the suite).
+``gpu_runtime.engine.RuntimeEngine.generate`` takes ``reference.generate``'s arguments (one
+:class:`~reference.config.GenerationConfig`) and declares its capabilities as a dict; this
+adapter passes an :class:`EngineRequest`'s models, prompt and config, and turns the dict into
+:class:`Capabilities`. Select it with ``DSI_ENGINE=runtime``. The engine emulates the request's
+latency (``emulate_latency=True``): floors of ``latency · time_unit_s`` seconds per forward
+(default 0.1 ms per unit, so the schedule is exercised without slowing the suite).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class RuntimeAdapter:
 
         module, _, name = self.engine_factory.partition(":")
         engine_class = getattr(importlib.import_module(module), name)
-        self.runtime = engine_class(time_unit_s=time_unit_s, **settings)
+        self.runtime = engine_class(time_unit_s=time_unit_s, **{"emulate_latency": True, **settings})
         self.name = f"runtime({self.runtime.name})"
         caps = self.runtime.capabilities
         self.capabilities = Capabilities(
@@ -36,15 +37,18 @@ class RuntimeAdapter:
             time_unit_s=self.runtime.time_unit_s,
             timing_tolerance_s=float(caps["timing_tolerance_s"]))
 
+    def with_settings(self, **settings: object) -> RuntimeAdapter:
+        """The same adapter over the engine with some settings changed (e.g.
+        ``emulate_latency=False``: forwards take their compute time, no floors)."""
+        import copy
+        import dataclasses
+
+        clone = copy.copy(self)
+        clone.runtime = dataclasses.replace(self.runtime, **settings)
+        return clone
+
     def generate(self, request: EngineRequest) -> Result:
         """Run the request on the runtime."""
         if request.uniforms is not None and not self.capabilities.uniform_injection:
             raise ConfigError(f"{self.name} cannot take injected uniforms")
-        return self.runtime.generate(
-            request.target, request.drafter, request.prompt, request.max_new_tokens,
-            algorithm=request.algorithm, lookahead=request.lookahead, sp_degree=request.sp_degree,
-            mode=request.mode, seed=request.seed, latency=request.latency,
-            temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
-            stop_tokens=request.stop_tokens, preemptive=request.preemptive, warm_start=request.warm_start)
-
-
+        return self.runtime.generate(request.target, request.drafter, request.prompt, config=request.config)

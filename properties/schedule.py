@@ -46,7 +46,7 @@ def check_schedule_agreement(engine: Engine, request: EngineRequest) -> None:
     problems = trace_differences(expected, got)
     if problems:
         raise PropertyViolation("schedule_agreement", f"{request.algorithm} (k = {request.lookahead}, N = "
-                                f"{request.sp_degree}, S = {request.max_new_tokens}, {request.latency}, "
+                                f"{request.num_target_servers}, S = {request.max_new_tokens}, {request.latency}, "
                                 f"warm_start = {request.warm_start}, preemptive = {request.preemptive}): "
                                 + " | ".join(problems))
 
@@ -66,7 +66,7 @@ def schedule_requests(draw: st.DrawFn) -> EngineRequest:
         lat = LatencyModel(lat.target_decode, lat.target_decode * c, lat.target_prefill,
                            None if lat.drafter_prefill is None else min(lat.drafter_prefill, lat.target_decode),
                            lat.jitter, lat.jitter_seed)
-    warm = algorithm == "dsi" and request.sp_degree is not None and draw(st.booleans())
+    warm = algorithm == "dsi" and request.num_target_servers is not None and draw(st.booleans())
     V = request.target.vocab_size
     stops = frozenset(draw(st.sets(st.integers(0, V - 1), max_size=1)))
     return request.but(algorithm=algorithm, latency=lat, warm_start=warm, stop_tokens=stops)
@@ -106,7 +106,7 @@ def check_cache_reuse(engine: Engine, request: EngineRequest) -> None:
     result = engine.generate(request)
     problems = cache_problems(result)
     if problems:
-        raise PropertyViolation("kv_cache_reuse", f"{request.algorithm}, N = {request.sp_degree}: "
+        raise PropertyViolation("kv_cache_reuse", f"{request.algorithm}, N = {request.num_target_servers}: "
                                 + " | ".join(problems[:3]))
 
 
@@ -173,14 +173,17 @@ def check_timing_fidelity(engine: Engine) -> None:
     target_units = max(1, math.ceil(FIDELITY_TARGET_S / unit))
     drafter_units = max(1, math.ceil(FIDELITY_DRAFTER_S / unit))
     emulated = LatencyModel(target_decode=target_units, drafter_decode=min(drafter_units, target_units))
-    for algorithm, n_servers in (("dsi", 3), ("si", None), ("nonsi", None)):
+    for algorithm, num_target_servers in (("dsi", 3), ("si", None), ("nonsi", None)):
         request = EngineRequest(pair.target, pair.drafter, (1,), 16, algorithm=algorithm, lookahead=3,
-                                sp_degree=n_servers, latency=emulated, seed=5)
+                                num_target_servers=num_target_servers, latency=emulated, seed=5)
         _timed_lags(f"{algorithm}, emulated latency", engine, request, unit, tolerance)
-    # real compute only: a = 0, so every draft is rejected when the frontier task ends (one
-    # position: 80 ms) and the round's window (three positions: 240 ms, still computing on its
-    # server) is cancelled; the next window needs a server (N = 3: one is idle)
+    # real compute only (the engine's emulate_latency=False where it has that setting): a = 0,
+    # so every draft is rejected when the frontier task ends (one position: 80 ms) and the
+    # round's window (three positions: 240 ms, still computing on its server) is cancelled; the
+    # next window needs a server (N = 3: one is idle)
+    with_settings = getattr(engine, "with_settings", None)
+    real = with_settings(emulate_latency=False) if with_settings is not None else engine
     never = SyntheticAcceptancePair(4, 0.0, seed=4)
     request = EngineRequest(SlowModel(never.target, SLOW_TARGET_S), never.drafter, (1,), 4, algorithm="dsi",
-                            lookahead=2, sp_degree=3, latency=None, seed=1)
-    _timed_lags("dsi, real compute", engine, request, unit, tolerance)
+                            lookahead=2, num_target_servers=3, seed=1)
+    _timed_lags("dsi, real compute", real, request, unit, tolerance)

@@ -67,17 +67,17 @@ def statistical_cases() -> tuple[StatisticalCase, ...]:
     ties_drafter = RationalTabularLM.from_weights([[1, 3, 2, 2], [2, 2, 3, 1], [3, 1, 2, 2], [1, 1, 1, 5]], order=1)
     return (
         StatisticalCase("dsi_tabular", EngineRequest(t3, MixtureDrafter(t3, overlap=0.5), (0,), 2,
-                                                     algorithm="dsi", lookahead=2, sp_degree=2), 2),
+                                                     algorithm="dsi", lookahead=2, num_target_servers=2), 2),
         StatisticalCase("si_processed", EngineRequest(t4, MixtureDrafter(t4, overlap=0.3), (1,), 2,
                                                       algorithm="si", lookahead=3, temperature=0.7,
                                                       top_k=3), 2),
         StatisticalCase("dsi_synthetic", EngineRequest(pair.target, pair.drafter, (0,), 2,
-                                                       algorithm="dsi", lookahead=1, sp_degree=None), 2),
+                                                       algorithm="dsi", lookahead=1, num_target_servers=None), 2),
         StatisticalCase("dsi_stopped", EngineRequest(stopping, MixtureDrafter(stopping, overlap=0.6), (0,), 3,
-                                                     algorithm="dsi", lookahead=2, sp_degree=3,
+                                                     algorithm="dsi", lookahead=2, num_target_servers=3,
                                                      stop_tokens=frozenset({2})), 3),
         StatisticalCase("dsi_processed_ties", EngineRequest(ties, ties_drafter, (2,), 2, algorithm="dsi",
-                                                            lookahead=2, sp_degree=2, temperature=2.0, top_k=2,
+                                                            lookahead=2, num_target_servers=2, temperature=2.0, top_k=2,
                                                             top_p=0.6), 2),
     )
 
@@ -113,7 +113,7 @@ MONTE_CARLO_EFFECT = 0.03
 MONTE_CARLO_POWER = 0.99
 
 
-def monte_carlo_moments(algorithm: str, a: float, k: int, n_servers: int | None, c: Fraction,
+def monte_carlo_moments(algorithm: str, a: float, k: int, num_target_servers: int | None, c: Fraction,
                         tokens: int) -> tuple[float, float]:
     """Exact ``(E[T], SD[T])`` of the SI or DSI latency (i.i.d. acceptance a, time units).
 
@@ -148,7 +148,7 @@ def monte_carlo_moments(algorithm: str, a: float, k: int, n_servers: int | None,
                         for acc in range(kk + 1)]
         else:
             m = tokens - n
-            times = round_resolution_times(c, k, n_servers, m)
+            times = round_resolution_times(c, k, num_target_servers, m)
             outcomes = [(a**j * ((1 - a) if j < m - 1 else 1.0), float(times[j]), j + 1) for j in range(m)]
         for prob, cost, gained in outcomes:
             nxt = min(n + gained, tokens)
@@ -208,13 +208,13 @@ def statistical_plan(case: StatisticalCase) -> StatisticalPlan:
 
 def _monte_carlo_repeats_by_case() -> list[tuple[tuple, dict[str, int], dict[str, float]]]:
     out = []
-    for a, k, n_servers, c, tokens in MONTE_CARLO_CASES:
+    for a, k, num_target_servers, c, tokens in MONTE_CARLO_CASES:
         repeats, shifts = {}, {}
         for algorithm in ("si", "dsi"):
-            mean, sd = monte_carlo_moments(algorithm, a, k, n_servers, c, tokens)
+            mean, sd = monte_carlo_moments(algorithm, a, k, num_target_servers, c, tokens)
             shifts[algorithm] = MONTE_CARLO_EFFECT * effect_factor() * mean
             repeats[algorithm] = monte_carlo_repeats(sd, shifts[algorithm], STATISTICAL_ALPHA)
-        out.append(((a, k, n_servers, c, tokens), repeats, shifts))
+        out.append(((a, k, num_target_servers, c, tokens), repeats, shifts))
     return out
 
 
@@ -260,12 +260,12 @@ def run_monte_carlo_means(engine: Engine, *, shrink: bool = True) -> list[dict[s
     """
     offset = seed_offset()
     records = []
-    for (a, k, n_servers, c, tokens), repeats, shifts in _monte_carlo_repeats_by_case():
-        found = check_monte_carlo_means(engine, acceptance=a, lookahead=k, sp_degree=n_servers, c=c,
+    for (a, k, num_target_servers, c, tokens), repeats, shifts in _monte_carlo_repeats_by_case():
+        found = check_monte_carlo_means(engine, acceptance=a, lookahead=k, num_target_servers=num_target_servers, c=c,
                                         tokens=tokens, repeats=repeats, alpha=STATISTICAL_ALPHA,
                                         seed_offset=offset)
         for algorithm, (mean, expected, half) in found.items():
-            records.append({"test": f"monte_carlo_means[{algorithm}, a={a}, k={k}, N={n_servers}, c={c}, "
+            records.append({"test": f"monte_carlo_means[{algorithm}, a={a}, k={k}, N={num_target_servers}, c={c}, "
                                     f"S={tokens}]", "alpha": STATISTICAL_ALPHA, "power": MONTE_CARLO_POWER,
                             "effect": f"shift {shifts[algorithm]:.3f}", "n": repeats[algorithm],
                             "mean": round(mean, 4), "expected": round(expected, 4),

@@ -123,6 +123,6 @@ def check_exact_stopped_law(engine: Engine, request: EngineRequest, target: Rati
                 for key in sorted(set(got) | set(expected)) if got.get(key, 0) != expected.get(key, 0)}
         raise PropertyViolation(
             "stopped_law",
-            f"{base.algorithm} (k={base.lookahead}, N={base.sp_degree}) law of the sequence stopped at "
+            f"{base.algorithm} (k={base.lookahead}, N={base.num_target_servers}) law of the sequence stopped at "
             f"{sorted(base.stop_tokens)} (at most {length} tokens) differs from the target's: "
             f"(engine, target) = {diff}; target={target!r} drafter={drafter!r} prompt={base.prompt}")

@@ -55,10 +55,10 @@ def lookaheads(*, min_value: int = 1, max_value: int = 5) -> st.SearchStrategy[i
     return _uniform_integers(min_value, max_value)
 
 
-def sp_degrees(*, min_value: int = 1, max_value: int = 6, unlimited: bool = True
+def num_target_servers_values(*, min_value: int = 1, max_value: int = 6, unlimited: bool = True
                ) -> st.SearchStrategy[int | None]:
     """Number of target servers N (None = unlimited, if allowed)."""
-    _check_bounds("sp_degrees", min_value, max_value, 1)
+    _check_bounds("num_target_servers_values", min_value, max_value, 1)
     finite = _uniform_integers(min_value, max_value)
     return st.one_of(finite, st.none()) if unlimited else finite
 
@@ -256,7 +256,7 @@ def long_requests(draw: st.DrawFn, *, min_length: int = 100, max_length: int = 3
     return EngineRequest(
         target=target, drafter=drafter, prompt=draw(prompts(V, max_size=4)),  # type: ignore[arg-type]
         max_new_tokens=draw(st.integers(min_length, max_length)), algorithm="dsi",
-        lookahead=draw(lookaheads(max_value=8)), sp_degree=draw(sp_degrees(max_value=8)),
+        lookahead=draw(lookaheads(max_value=8)), num_target_servers=draw(num_target_servers_values(max_value=8)),
         mode=draw(st.sampled_from(modes)), seed=draw(seeds()),
         latency=draw(latency_models(prefill=True, jitter=True)), preemptive=draw(st.booleans()))
 
@@ -277,7 +277,7 @@ def generation_requests(draw: st.DrawFn, *, modes: tuple[str, ...] = ("sample", 
     return EngineRequest(
         target=target, drafter=drafter, prompt=draw(prompts(V)),  # type: ignore[arg-type]
         max_new_tokens=draw(lengths(max_value=max_length)), algorithm="dsi",
-        lookahead=draw(lookaheads()), sp_degree=draw(sp_degrees()),
+        lookahead=draw(lookaheads()), num_target_servers=draw(num_target_servers_values()),
         mode=draw(st.sampled_from(modes)), seed=draw(seeds()),
         latency=draw(latency_models(prefill=prefill, jitter=jitter)),
         preemptive=draw(st.booleans()), **extra,  # type: ignore[arg-type]

@@ -49,7 +49,7 @@ def _exact_request(draw: st.DrawFn, target: object, drafter: object, length: int
     return EngineRequest(target, drafter, draw(pst.prompts(V, max_size=2)), length,  # type: ignore[arg-type]
                          algorithm=draw(st.sampled_from(["dsi", "si", "nonsi"])),
                          lookahead=draw(pst.lookaheads(max_value=3)),
-                         sp_degree=draw(pst.sp_degrees(max_value=3)),
+                         num_target_servers=draw(pst.num_target_servers_values(max_value=3)),
                          latency=draw(pst.latency_models()), preemptive=draw(st.booleans()),
                          **extra)  # type: ignore[arg-type]
 
@@ -118,7 +118,7 @@ def shared_prompt_cases(engine: Engine) -> st.SearchStrategy[SharedPromptCase]:
             other_target, other_drafter = draw(st.sampled_from(same)) if same else (target, drafter)
         base = EngineRequest(target, drafter, draw(pst.prompts(V, max_size=4)),  # type: ignore[arg-type]
                              draw(pst.lengths(min_value=2, max_value=10)), lookahead=draw(pst.lookaheads()),
-                             sp_degree=draw(pst.sp_degrees()), seed=draw(pst.seeds()),
+                             num_target_servers=draw(pst.num_target_servers_values()), seed=draw(pst.seeds()),
                              latency=draw(pst.latency_models()))
         return SharedPromptCase(base, other_target, other_drafter, draw(st.integers(0, V - 1)))
 
@@ -151,7 +151,7 @@ def vocab_mismatch_requests(draw: st.DrawFn) -> EngineRequest:
     drafter = TabularLM(V_d, order=None, seed=draw(st.integers(0, 10**6)))
     return EngineRequest(target, drafter, draw(pst.prompts(min(V, V_d), max_size=3)),  # type: ignore[arg-type]
                          draw(pst.lengths(min_value=4, max_value=12)), lookahead=draw(pst.lookaheads()),
-                         sp_degree=draw(pst.sp_degrees()), mode="greedy")
+                         num_target_servers=draw(pst.num_target_servers_values()), mode="greedy")
 
 
 @st.composite
@@ -162,7 +162,8 @@ def warm_start_requests(draw: st.DrawFn) -> EngineRequest:
     target_prefill = draw(st.fractions(min_value=1, max_value=8, max_denominator=4))
     drafter_prefill = draw(st.fractions(min_value=Fraction(1, 20), max_value=target_prefill, max_denominator=20))
     return request.but(latency=LatencyModel(lat.target_decode, lat.drafter_decode, target_prefill, drafter_prefill),
-                       sp_degree=draw(pst.sp_degrees(unlimited=False)), preemptive=True, warm_start=True)
+                       num_target_servers=draw(pst.num_target_servers_values(unlimited=False)), preemptive=True,
+                       warm_start=True)
 
 
 def canonical_cases() -> st.SearchStrategy[EngineRequest]:

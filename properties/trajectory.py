@@ -35,7 +35,7 @@ from reference.randomness import u
 def describe_request(request: EngineRequest) -> str:
     """The fields of a request that make a counterexample reproducible, on one line."""
     return (f"target={request.target!r} drafter={request.drafter!r} prompt={request.prompt} "
-            f"S={request.max_new_tokens} k={request.lookahead} N={request.sp_degree} "
+            f"S={request.max_new_tokens} k={request.lookahead} N={request.num_target_servers} "
             f"mode={request.mode} seed={request.seed} latency={request.latency} "
             f"T={request.temperature} top_k={request.top_k} top_p={request.top_p} "
             f"preemptive={request.preemptive} stop_tokens={sorted(request.stop_tokens)}")

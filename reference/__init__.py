@@ -9,13 +9,14 @@ Notation (used in docstrings and proofs; code uses the descriptive names):
  p      target next-token distribution   ``target_probs``
  q      drafter next-token distribution  ``draft_probs``
  k      lookahead (drafts per window)    ``lookahead``
- N      SP degree (target servers)       ``sp_degree``, ``num_target_servers``
+ N      target servers                   ``num_target_servers``
  c      drafter latency / target latency ``c``, ``drafter_decode``
  a      acceptance rate                  ``acceptance``
  S      new tokens to generate           ``max_new_tokens``
 =====  ===============================  ===========================
 """
 
+from reference.config import GenerationConfig
 from reference.errors import (
     ConfigError,
     DSIError,
@@ -38,6 +39,7 @@ __all__ = [
     "DSIError",
     "EngineContractError",
     "FileFormatError",
+    "GenerationConfig",
     "GenerationError",
     "LatencyModel",
     "PathError",

@@ -79,3 +79,33 @@ def check_work(what: str, size: int, limit: int = MAX_WORK) -> None:
     """Refuse a command whose largest array would hold more than ``limit`` elements."""
     if size > limit:
         raise ConfigError(f"{what} = {size} exceeds {limit}; use fewer tokens, repeats or grid points")
+
+
+# ---------------------------------------------------------------- one flag per parameter (SPEC §9)
+#: The flags of the generation parameters, the same in every command: (option strings, dest,
+#: metavar). The first is the name; the others are aliases (older spellings kept working).
+LOOKAHEAD_FLAGS = ("--lookahead", "-k", "--k")
+NUM_TARGET_SERVERS_FLAGS = ("--num-target-servers", "-N", "--sp")
+ACCEPTANCE_FLAGS = ("--acceptance", "-a", "--a")
+MAX_NEW_TOKENS_FLAGS = ("--max-new-tokens", "-S", "--tokens")
+
+
+def add_lookahead(parser: argparse.ArgumentParser, **options: object) -> None:
+    """``--lookahead/-k`` (alias ``--k``) into ``args.lookahead``."""
+    parser.add_argument(*LOOKAHEAD_FLAGS, dest="lookahead", metavar="K", **options)  # type: ignore[arg-type]
+
+
+def add_num_target_servers(parser: argparse.ArgumentParser, **options: object) -> None:
+    """``--num-target-servers/-N`` (alias ``--sp``) into ``args.num_target_servers``."""
+    parser.add_argument(*NUM_TARGET_SERVERS_FLAGS, dest="num_target_servers", metavar="N",
+                        **options)  # type: ignore[arg-type]
+
+
+def add_acceptance(parser: argparse.ArgumentParser, **options: object) -> None:
+    """``--acceptance/-a`` (alias ``--a``) into ``args.acceptance``."""
+    parser.add_argument(*ACCEPTANCE_FLAGS, dest="acceptance", metavar="A", **options)  # type: ignore[arg-type]
+
+
+def add_max_new_tokens(parser: argparse.ArgumentParser, **options: object) -> None:
+    """``--max-new-tokens/-S`` (alias ``--tokens``) into ``args.max_new_tokens``."""
+    parser.add_argument(*MAX_NEW_TOKENS_FLAGS, dest="max_new_tokens", metavar="S", **options)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reference.cli_args import add_acceptance, add_max_new_tokens
 from reference.errors import ConfigError
 from reference.latency import LatencyModel, to_fraction
 from reference.plan import PlanConfig, plan
@@ -40,10 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--drafter-prefill-ms", type=float, help="drafter prefill latency (TTFT), ms")
     parser.add_argument("--positions-cost", help="target forward cost by positions delivered, "
                                                  "comma-separated multiples of one position (starts with 1)")
-    parser.add_argument("--acceptance", "-a", type=float, help="acceptance rate a in [0, 1]")
+    add_acceptance(parser, type=float, help="acceptance rate a in [0, 1]")
     parser.add_argument("--max-target-servers", type=int, default=7, help="budget of target servers (default 7)")
     parser.add_argument("--max-lookahead", type=int, default=20, help="k in 1..K (default 20)")
-    parser.add_argument("--max-new-tokens", "-S", type=int, default=1000, help="tokens S (default 1000)")
+    add_max_new_tokens(parser, type=int, default=1000, help="tokens S (default 1000)")
     parser.add_argument("--repeats", type=int, default=5, help="acceptance paths (default 5)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the i.i.d. paths (default 42)")
     parser.add_argument("--warm-start", action="store_true", help="DSI servers prefill the prompt at t = 0")

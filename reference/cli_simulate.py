@@ -5,7 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 
-from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_SERVERS, MAX_TOKENS, check_work, integer, rational, real
+from reference.cli_args import (
+    MAX_COUNT,
+    MAX_LOOKAHEAD,
+    MAX_SERVERS,
+    MAX_TOKENS,
+    add_acceptance,
+    add_lookahead,
+    add_max_new_tokens,
+    add_num_target_servers,
+    check_work,
+    integer,
+    rational,
+    real,
+)
 from reference.simulate import SimulationParams, simulate_point
 
 
@@ -18,10 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", choices=("exact", "paper"), default="exact")
     parser.add_argument("--c", type=rational, required=True,
                         help="drafter latency in target forwards, (0, 1]; exact: 0.1, 1/3")
-    parser.add_argument("--a", type=real, required=True, help="acceptance rate in [0, 1]")
-    parser.add_argument("--k", type=integer(MAX_LOOKAHEAD), required=True, help="lookahead >= 1")
-    parser.add_argument("--sp", type=integer(MAX_SERVERS), default=7, help="target servers N (default 7)")
-    parser.add_argument("--tokens", type=integer(MAX_TOKENS), default=1000, help="tokens S (default 1000)")
+    add_acceptance(parser, type=real, required=True, help="acceptance rate in [0, 1]")
+    add_lookahead(parser, type=integer(MAX_LOOKAHEAD), required=True, help="lookahead >= 1")
+    add_num_target_servers(parser, type=integer(MAX_SERVERS), default=7, help="target servers N (default 7)")
+    add_max_new_tokens(parser, type=integer(MAX_TOKENS), default=1000, help="tokens S (default 1000)")
     parser.add_argument("--repeats", type=integer(MAX_COUNT), default=5, help="repeats (default 5)")
     parser.add_argument("--seed", type=integer(2**32), default=42, help="seed (default 42)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -30,15 +43,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, simulate, print."""
-    params = SimulationParams(model=args.model, c=args.c, a=args.a, k=args.k, sp=args.sp,
-                              tokens=args.tokens, repeats=args.repeats, seed=args.seed)
-    check_work("tokens x repeats", args.tokens * args.repeats)
+    params = SimulationParams(model=args.model, c=args.c, a=args.acceptance, k=args.lookahead,
+                              num_target_servers=args.num_target_servers, tokens=args.max_new_tokens,
+                              repeats=args.repeats, seed=args.seed)
+    check_work("tokens x repeats", args.max_new_tokens * args.repeats)
     out = simulate_point(params)
     if args.json:
         print(json.dumps(out))
         return 0
     p = out["params"]
-    print(f"model={p['model']} c={p['c']} a={p['a']} k={p['k']} N={p['sp']} S={p['tokens']} "
+    print(f"model={p['model']} c={p['c']} a={p['a']} k={p['k']} N={p['num_target_servers']} S={p['tokens']} "
           f"repeats={p['repeats']} seed={p['seed']}")
     print(f"{'algorithm':<10}{'latency':>12}{'per token':>12}")
     for name, value in out["latency"].items():

@@ -114,7 +114,7 @@ def si_expected_latency(c: float, a: float, k: int, tokens: int) -> float:
     return float(expected[0])
 
 
-def dsi_expected_latency(c: Number, a: float, k: int, sp_degree: int | None, tokens: int) -> float:
+def dsi_expected_latency(c: Number, a: float, k: int, num_target_servers: int | None, tokens: int) -> float:
     """Exact ``E[T_DSI]`` for S tokens in the exact model (DP over round starts).
 
     ``E_f = Σ_{j=0}^{m−2} a^j (1 − a) (R_m(j) + E_{f+j+1}) + a^{m−1} R_m(m − 1)``, m = S − f.
@@ -124,7 +124,7 @@ def dsi_expected_latency(c: Number, a: float, k: int, sp_degree: int | None, tok
     expected = np.zeros(S + 1)
     for f in range(S - 1, -1, -1):
         m = S - f
-        times = round_resolution_times(c, k, sp_degree, m)
+        times = round_resolution_times(c, k, num_target_servers, m)
         j = np.arange(m - 1)
         value = float(np.sum(a**j * (1 - a) * (times[: m - 1] + expected[f + 1 + j])))
         expected[f] = value + a ** (m - 1) * times[m - 1]

@@ -5,7 +5,8 @@ and the prompt, with one default each, validated once.
 property engines (``properties.engines.EngineRequest``) and the CLIs all build a
 :class:`GenerationConfig`; none of them declares these parameters again. A difference that must
 exist between engines is a setting of that engine with its own name (the runtime's
-``emulate_latency``: whether ``latency`` is emulated by floors or forwards take their real time).
+``emulate_latency``: whether ``latency`` is emulated by floors or forwards take their real time;
+its ``max_servers``: the servers it runs for an unlimited N).
 
 >>> GenerationConfig(max_new_tokens=8, lookahead=3).num_target_servers is None  # unlimited
 True
@@ -49,7 +50,7 @@ class GenerationConfig:
     top_k: int | None = None  # keep the k most probable ids (None = all)
     top_p: float | None = None  # keep the smallest prefix of mass >= top_p (None = all)
     stop_tokens: frozenset[int] = frozenset()  # position i is the last if x_i is one of these
-    latency: LatencyModel = field(default_factory=LatencyModel)  # forward latencies (target 1, drafter 1/10)
+    latency: LatencyModel = field(default_factory=LatencyModel)  # target 1, drafter 1/10 (None: the same)
     preemptive: bool = True  # DSI: a cancelled forward stops at once (False: runs to its end)
     warm_start: bool = False  # DSI: every target server prefills the prompt at t = 0 (finite N)
 
@@ -67,6 +68,8 @@ class GenerationConfig:
         if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in stops):
             raise ConfigError(f"stop_tokens must be non-negative integers, got {sorted(stops, key=repr)!r}")
         object.__setattr__(self, "stop_tokens", stops)
+        if self.latency is None:  # SPEC §10.5: None means the default model (target 1, drafter 0.1)
+            object.__setattr__(self, "latency", LatencyModel())
         if not isinstance(self.latency, LatencyModel):
             raise ConfigError(f"latency must be a reference.latency.LatencyModel, got {self.latency!r}")
         for name in ("preemptive", "warm_start"):

@@ -3,78 +3,66 @@
 >>> from reference.toy_models import TabularLM, MixtureDrafter
 >>> target = TabularLM(8, order=2, seed=1)
 >>> drafter = MixtureDrafter(target, overlap=0.8)
->>> runs = [generate(target, drafter, [1, 2], 12, algorithm=alg, lookahead=3, sp_degree=4)
+>>> runs = [generate(target, drafter, [1, 2], 12, algorithm=alg, lookahead=3, num_target_servers=4)
 ...         for alg in ("nonsi", "si", "dsi")]
 >>> len({run.tokens for run in runs})  # identical tokens for the seed
 1
+
+One :class:`~reference.config.GenerationConfig` may carry every parameter:
+
+>>> config = GenerationConfig(max_new_tokens=12, lookahead=3, num_target_servers=4)
+>>> generate(target, drafter, [1, 2], config=config).tokens == runs[2].tokens
+True
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from reference.algorithms.canonical import Request
+from reference.config import GenerationConfig, generation_config
 from reference.errors import ConfigError
-from reference.latency import LatencyModel
 from reference.models import LanguageModel, check_pair, check_prompt
-from reference.processing import SamplingConfig
-from reference.randomness import check_seed
 from reference.results import Result
 from reference.scheduler import VirtualDriver, build_scheduler
+from reference.scheduler.build import ALGORITHMS
 
-ALGORITHMS = ("dsi", "si", "nonsi", "plain")
+__all__ = ["ALGORITHMS", "GenerationConfig", "generate"]
 
 
 def generate(
     target: LanguageModel,
     drafter: LanguageModel | None,
     prompt: Sequence[int],
-    max_new_tokens: int,
+    max_new_tokens: int | None = None,
     *,
-    algorithm: str = "dsi",
-    lookahead: int = 5,
-    sp_degree: int | None = None,
-    mode: str = "sample",
-    seed: int = 0,
-    latency: LatencyModel | None = None,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    stop_tokens: Iterable[int] = (),
-    preemptive: bool = True,
-    warm_start: bool = False,
+    config: GenerationConfig | None = None,
+    **overrides: object,
 ) -> Result:
     """Generate ``max_new_tokens`` tokens after ``prompt`` with one algorithm, in virtual time.
 
-    algorithm: "dsi" (k = lookahead, N = sp_degree target servers, None = unlimited),
-        "si" (lookahead k), "nonsi" (non-SI with the drafter computed alongside: canonical
-        tokens identical to SI's and DSI's) or "plain" (samples p directly).
-    mode: "sample" or "greedy". latency: ``None`` = target 1, drafter c = 0.1.
-    preemptive, warm_start: DSI variants (see :mod:`reference.algorithms.dsi`); warm start
-        prefills the prompt on every target server at t = 0 and needs a finite sp_degree.
+    The generation parameters are one :class:`reference.config.GenerationConfig`: ``config``
+    (if given) with ``max_new_tokens`` and keyword ``overrides`` (its field names: ``algorithm``,
+    ``lookahead``, ``num_target_servers``, ``mode``, ``seed``, ``latency``, ``temperature``,
+    ``top_k``, ``top_p``, ``stop_tokens``, ``preemptive``, ``warm_start``) applied; it holds the
+    defaults and the validation (SPEC §9, §10.5).
     Returns a :class:`reference.results.Result` (tokens, times, latency, trace, counters).
     """
-    if algorithm not in ALGORITHMS:
-        raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ConfigError(f"max_new_tokens (S) must be an integer >= 1, got {max_new_tokens!r}")
-    if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
-        raise ConfigError(f"lookahead k must be an integer >= 1, got {lookahead!r}")
-    if sp_degree is not None and (not isinstance(sp_degree, int) or sp_degree < 1):
-        raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {sp_degree!r}")
-    if algorithm != "plain" and drafter is None:
-        raise ConfigError(f"algorithm {algorithm!r} needs a drafter")
-    vocab_size = check_pair(target, drafter if algorithm != "plain" else None)
+    cfg = generation_config(config, max_new_tokens, overrides)
+    if cfg.algorithm != "plain" and drafter is None:
+        raise ConfigError(f"algorithm {cfg.algorithm!r} needs a drafter")
+    vocab_size = check_pair(target, drafter if cfg.algorithm != "plain" else None)
     request = Request(
         target=target,
         drafter=drafter,
         prompt=check_prompt(prompt, vocab_size),
-        max_new_tokens=max_new_tokens,
-        sampling=SamplingConfig(mode=mode, temperature=temperature, top_k=top_k, top_p=top_p),
-        seed=check_seed(seed),
-        latency=latency if latency is not None else LatencyModel(),
-        stop_tokens=frozenset(int(t) for t in stop_tokens),
+        max_new_tokens=cfg.max_new_tokens,
+        sampling=cfg.sampling,
+        seed=cfg.seed,
+        latency=cfg.latency,
+        stop_tokens=cfg.stop_tokens,
     )
-    scheduler = build_scheduler(request, algorithm, lookahead=lookahead, num_target_servers=sp_degree,
-                                preemptive=preemptive, warm_start=warm_start)
+    scheduler = build_scheduler(request, cfg.algorithm, lookahead=cfg.lookahead,
+                                num_target_servers=cfg.num_target_servers,
+                                preemptive=cfg.preemptive, warm_start=cfg.warm_start)
     return VirtualDriver(request, scheduler).run()

@@ -25,7 +25,7 @@ class SimulationParams:
     c: Number = 0.1  # exact: a Fraction, or a float meaning its shortest decimal repr
     a: float = 0.8
     k: int = 5
-    sp: int = 7
+    num_target_servers: int = 7  # N
     tokens: int = 1000
     repeats: int = 5
     seed: int = 42
@@ -36,7 +36,7 @@ class SimulationParams:
         exact_c(self.c)  # c in (0, 1]
         if not 0 <= self.a <= 1:
             raise ConfigError(f"acceptance rate a must be in [0, 1], got {self.a}")
-        for name in ("k", "sp", "tokens", "repeats"):
+        for name in ("k", "num_target_servers", "tokens", "repeats"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
@@ -52,12 +52,13 @@ def latency_samples(params: SimulationParams) -> dict[str, np.ndarray]:
     """
     p = params
     if p.model == "paper":
-        return paper.paper_latencies(p.c, p.a, p.k, p.tokens, p.repeats, p.seed, sp_degree=p.sp)
+        return paper.paper_latencies(p.c, p.a, p.k, p.tokens, p.repeats, p.seed,
+                                     num_target_servers=p.num_target_servers)
     accept = np.random.default_rng(p.seed).random((p.repeats, p.tokens)) < p.a
     return {
         "nonsi": exact.nonsi_latency(accept),
         "si": exact.si_latency(accept, p.k, p.c),
-        "dsi": exact.dsi_latency(accept, p.k, p.c, p.sp),
+        "dsi": exact.dsi_latency(accept, p.k, p.c, p.num_target_servers),
     }
 
 

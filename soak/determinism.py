@@ -45,7 +45,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from fractions import Fraction
 
 import numpy as np
@@ -72,15 +72,23 @@ KEPT_FAILURES = 20
 _RUNTIME = RuntimeEngine()
 
 
-class FloorDurations:
-    """The runtime's floors as the reference's latency model: ``duration`` is ``Floors.units``
-    (the virtual driver calls nothing else), so the reference replays the runtime's durations."""
+@dataclass(frozen=True)
+class FloorDurations(LatencyModel):
+    """The runtime's floors as the reference's latency model: the floors' latency model whose
+    ``duration`` is ``Floors.units`` (extra jitter included), so the reference replays the
+    runtime's durations."""
 
-    def __init__(self, floors: Floors) -> None:
-        self.floors = floors
+    floors: Floors | None = field(default=None, compare=False)
 
-    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool) -> Fraction:
-        return self.floors.units(role, server, forward_index, prefill=prefill)
+    @classmethod
+    def of(cls, floors: Floors) -> FloorDurations:
+        base = floors.latency or LatencyModel()
+        return cls(**{f.name: getattr(base, f.name) for f in fields(LatencyModel)}, floors=floors)
+
+    def duration(self, role: str, server: int, forward_index: int, *, prefill: bool,
+                 positions: int = 1) -> Fraction:
+        assert self.floors is not None
+        return self.floors.units(role, server, forward_index, prefill=prefill, positions=positions)
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,8 @@ class JitterCase:
 
     def describe(self) -> str:
         kw = self.kwargs
-        return (f"{self.mode} {kw['algorithm']} k={kw['lookahead']} N={kw.get('sp_degree')} S={self.max_new_tokens} "
+        return (f"{self.mode} {kw['algorithm']} k={kw['lookahead']} N={kw.get('num_target_servers')} "
+                f"S={self.max_new_tokens} "
                 f"{kw['mode']} models={self.models} latency={kw['latency']} extra_jitter_s={self.extra_jitter_s:.3g} "
                 f"time_unit_s={self.time_unit_s:g}")
 
@@ -124,7 +133,7 @@ def draw_case(seed: int, index: int) -> JitterCase:
     unit = TIMED_UNIT_S if rng.random() < TIMED_SHARE else TIME_UNIT_S
     algorithm = str(rng.choice(["dsi", "si", "nonsi", "plain"], p=[0.55, 0.2, 0.15, 0.1]))
     k = int(rng.integers(1, 7))
-    n_servers = None if rng.random() < 0.15 else int(rng.integers(1, 6))
+    num_target_servers = None if rng.random() < 0.15 else int(rng.integers(1, 6))
     sampling = "greedy" if rng.random() < 0.5 else "sample"
     V = int(rng.integers(2, 9))
     if rng.random() < 0.7:
@@ -147,8 +156,8 @@ def draw_case(seed: int, index: int) -> JitterCase:
     kwargs: dict = {"algorithm": algorithm, "lookahead": k, "mode": sampling, "seed": int(rng.integers(2**63)),
                     "latency": LatencyModel.time_units(c, **latency), "preemptive": bool(rng.random() < 0.8)}
     if algorithm == "dsi":
-        kwargs["sp_degree"] = n_servers
-        kwargs["warm_start"] = n_servers is not None and bool(rng.random() < 0.3)
+        kwargs["num_target_servers"] = num_target_servers
+        kwargs["warm_start"] = num_target_servers is not None and bool(rng.random() < 0.3)
     if sampling == "sample" and rng.random() < 0.3:
         kwargs["top_k"] = int(rng.integers(1, V + 1))
     if sampling == "sample" and rng.random() < 0.2:
@@ -186,7 +195,8 @@ def run_case(case: JitterCase, runtime: RuntimeEngine = _RUNTIME) -> CaseOutcome
     unit = case.time_unit_s
     target, drafter = case.pair()
     kwargs = dict(case.kwargs)
-    engine = replace(runtime, time_unit_s=unit, extra_jitter_s=case.extra_jitter_s, jitter_seed=case.jitter_seed)
+    engine = replace(runtime, time_unit_s=unit, extra_jitter_s=case.extra_jitter_s, jitter_seed=case.jitter_seed,
+                     emulate_latency=case.mode != "real-compute")
     try:
         expected = generate(target, drafter, case.prompt, case.max_new_tokens, **kwargs)
         runtime_latency = None if case.mode == "real-compute" else kwargs["latency"]
@@ -201,7 +211,7 @@ def run_case(case: JitterCase, runtime: RuntimeEngine = _RUNTIME) -> CaseOutcome
             if case.mode == "extra-jitter":
                 floors = Floors(kwargs["latency"], unit, case.extra_jitter_s, case.jitter_seed)
                 same = generate(target, drafter, case.prompt, case.max_new_tokens,
-                                **{**kwargs, "latency": FloorDurations(floors)})
+                                **{**kwargs, "latency": FloorDurations.of(floors)})
             differences = [p for p in trace_differences(same, got) if not p.startswith("tokens ")]
             if differences:
                 outcome.kinds.add("schedule")

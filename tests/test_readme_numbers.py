@@ -89,8 +89,9 @@ def test_figure_1_numbers_are_what_the_heatmap_command_computes() -> None:
     settings = HeatmapSettings()
     stats = {}
     for model in ("exact", "paper"):
-        grid = heatmap_grid(model, ndim=settings.ndim, sp_degree=settings.sp_degree, tokens=settings.tokens,
-                            repeats=settings.repeats, seed=settings.seed, max_lookahead=settings.max_lookahead)
+        grid = heatmap_grid(model, ndim=settings.ndim, num_target_servers=settings.num_target_servers,
+                            tokens=settings.tokens, repeats=settings.repeats, seed=settings.seed,
+                            max_lookahead=settings.max_lookahead)
         stats[model] = heatmaps.panel_stats(heatmaps.best_k(grid))
     exact, paper = stats["exact"], stats["paper"]
     row = _row(LINES, "Figure 1")

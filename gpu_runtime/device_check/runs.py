@@ -31,7 +31,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gpu_runtime.device_check.latency_table import UNIT_S, LatencyTable
 from gpu_runtime.device_check.plan import CheckPlan, RunConfig
@@ -93,7 +93,7 @@ def pair_for(config: RunConfig, plan: CheckPlan, pairs: dict) -> SyntheticAccept
 def _options(config: RunConfig, lookahead: int | None, plan: CheckPlan) -> dict:
     options = {"algorithm": config.algorithm, "lookahead": lookahead or 1, "mode": config.mode, "seed": plan.seed}
     if config.algorithm == "dsi":
-        options["sp_degree"] = config.num_target_servers
+        options["num_target_servers"] = config.num_target_servers
     return options
 
 
@@ -131,8 +131,9 @@ class Runner:
 
     def engine(self) -> RuntimeEngine:
         device = self.plan.device
-        return RuntimeEngine(time_unit_s=UNIT_S, target_devices=(device,), drafter_device=device,
-                             forward_timeout_s=self.plan.forward_timeout_s, **self.engine_options)
+        return RuntimeEngine(time_unit_s=UNIT_S, emulate_latency=True, target_devices=(device,),
+                             drafter_device=device, forward_timeout_s=self.plan.forward_timeout_s,
+                             **self.engine_options)
 
     def run(self, prepared: Prepared) -> dict:
         config, plan = prepared.config, self.plan
@@ -143,7 +144,8 @@ class Runner:
         with WakeupProbe() as probe:
             emulated = engine.generate(target, drafter, prompt, S, latency=prepared.floors, **options)
         emulated_check = self._check_emulated(prepared, emulated, probe)
-        real_runs = [engine.generate(target, drafter, prompt, S, **options) for _ in range(plan.runs)]
+        real = replace(engine, emulate_latency=False)  # real latency: forwards take their compute time
+        real_runs = [real.generate(target, drafter, prompt, S, **options) for _ in range(plan.runs)]
         expected = prepared.emulated.tokens
         measured = statistics.median(r.latency for r in real_runs)
         predicted = prepared.seconds(prepared.median)

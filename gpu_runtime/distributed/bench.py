@@ -58,8 +58,8 @@ def calibrate(engine: DistributedEngine, config: BenchConfig) -> tuple[float, fl
     pair = SyntheticAcceptancePair(config.vocab_size, config.acceptance, seed=config.seed, mode=config.mode)
     for _ in range(2):
         engine.generate(pair.target, pair.drafter, PROMPT, config.tokens, algorithm="dsi",
-                        lookahead=config.lookahead, sp_degree=config.servers(), mode=config.mode, seed=config.seed,
-                        latency=config.latency())
+                        lookahead=config.lookahead, num_target_servers=config.servers(), mode=config.mode,
+                        seed=config.seed, latency=config.latency())
     cluster = active()
     legs = message_legs(cluster.last_timings if cluster is not None else [])
     return (round(statistics.median(legs["dispatch"] or [0.0]) * 1e3, 2),
@@ -71,7 +71,8 @@ def run_distributed_benchmark(config: BenchConfig, *, protocol: str = "verify", 
     """The benchmark of the module docstring; ``messages_given``: keep the config's message
     latencies instead of calibrating them."""
     servers = config.servers()
-    engine = engine or DistributedEngine(time_unit_s=UNIT_S, target_ranks=servers, protocol=protocol)
+    engine = engine or DistributedEngine(time_unit_s=UNIT_S, target_ranks=servers, protocol=protocol,
+                                          emulate_latency=True)
     engine.start()
     if not messages_given:
         dispatch_ms, result_ms = calibrate(engine, config)
@@ -89,7 +90,7 @@ def run_distributed_benchmark(config: BenchConfig, *, protocol: str = "verify", 
     bare = replace(config, dispatch_ms=0.0, result_ms=0.0).latency()
     without = {alg: float(generate(pair.target, pair.drafter, PROMPT, config.tokens, algorithm=alg,
                                    lookahead=config.lookahead, mode=config.mode, seed=config.seed, latency=bare,
-                                   **({"sp_degree": servers, "warm_start": config.warm_start}
+                                   **({"num_target_servers": servers, "warm_start": config.warm_start}
                                       if alg == "dsi" else {})).latency) * UNIT_S for alg in ALGORITHMS}
     out.update(
         backend="distributed", protocol=protocol, world_size=servers + 1,

@@ -1,13 +1,15 @@
 """``DistributedEngine``: the runtime with its servers on torch.distributed ranks (SPEC §13).
 
-The same engine as :class:`gpu_runtime.engine.RuntimeEngine` — same arguments, same
-validation, same scheduler, the same :class:`~gpu_runtime.driver.WallDriver` — with one
-difference: its :meth:`open_pool` returns a :class:`~gpu_runtime.distributed.pool.DistributedPool`,
-whose target servers (and optionally the drafter) live on server ranks of a
-:class:`~gpu_runtime.distributed.cluster.Cluster`. The cluster is started on first use (ranks
-spawned on this machine over gloo, or joined from torchrun's environment with ``launched``)
-and kept across requests; a request that fails because a rank died, hung or sent garbage
-tears it down (no process left), and the next request starts a fresh one.
+The same engine as :class:`gpu_runtime.engine.RuntimeEngine` — the same ``generate`` (one
+:class:`~reference.config.GenerationConfig`), the same settings (``emulate_latency``,
+``max_servers``), same validation, same scheduler, the same
+:class:`~gpu_runtime.driver.WallDriver` — with one difference: its :meth:`open_pool` returns a
+:class:`~gpu_runtime.distributed.pool.DistributedPool`, whose target servers (and optionally
+the drafter) live on server ranks of a :class:`~gpu_runtime.distributed.cluster.Cluster`. The
+cluster is started on first use (ranks spawned on this machine over gloo, or joined from
+torchrun's environment with ``launched``) and kept across requests; a request that fails
+because a rank died, hung or sent garbage tears it down (no process left), and the next
+request starts a fresh one.
 
 Target server i runs on rank ``1 + i mod target_ranks``: one server per rank when N equals
 ``target_ranks`` (the intended use); more servers share ranks round robin (N unlimited in
@@ -52,6 +54,7 @@ class DistributedEngine(RuntimeEngine):
     name: str = "distributed"
 
     def __post_init__(self) -> None:
+        self.check_settings()
         if self.protocol not in PROTOCOLS:
             raise ConfigError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
         self.cluster_config()  # validates ranks, backend, timeout

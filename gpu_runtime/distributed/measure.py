@@ -8,7 +8,7 @@ interleaved:
 * ``sizes`` — a small dispatch and answers of 0, 64, 1 000, 10 000, 50 000 and 300 000 floats
   (one p row at V = 50k is 50 000; a full window of k = 5 drafts and its bonus, 300 000),
   and a least-squares line ``rtt = a + b·bytes`` through the medians;
-* ``protocols`` — one target result at V = ``--vocab`` and k = ``--k`` under each result protocol
+* ``protocols`` — one target result at V = ``--vocab`` and k = ``--lookahead`` under each result protocol
   (:mod:`gpu_runtime.distributed.protocol`): ``rows`` sends (k + 1)·V floats for a full window,
   ``verify`` V + k (one row and p at the drafts; its JOB carries k more floats), and which one
   is faster.
@@ -31,7 +31,7 @@ from gpu_runtime.distributed import wire
 from gpu_runtime.distributed.cluster import Cluster, ClusterConfig
 from gpu_runtime.distributed.wire import Message
 from reference.cli import run_standalone
-from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_VOCAB, integer
+from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_VOCAB, add_lookahead, integer
 
 SIZES = (0, 64, 1_000, 10_000, 50_000, 300_000)
 DISPATCH_FLOATS = 64  # a JOB: ids of a prefix of a few dozen tokens, the floor, q at the drafts
@@ -89,13 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="round trips per size (default 200)")
     parser.add_argument("--vocab", type=integer(MAX_VOCAB, minimum=2), default=50_000,
                         help="V of the protocol comparison (default 50000)")
-    parser.add_argument("--k", type=integer(MAX_LOOKAHEAD, minimum=1), default=5,
-                        help="lookahead of the protocol comparison (default 5)")
+    add_lookahead(parser, type=integer(MAX_LOOKAHEAD, minimum=1), default=5,
+                  help="lookahead of the protocol comparison (default 5)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     def execute(args: argparse.Namespace) -> int:
-        print(json.dumps(measure(args.repeats, args.vocab, args.k)))
+        print(json.dumps(measure(args.repeats, args.vocab, args.lookahead)))
         return 0
 
     return run_standalone("python -m gpu_runtime.distributed.measure", __doc__.split("\n")[0], add_arguments,

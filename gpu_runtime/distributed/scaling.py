@@ -24,7 +24,18 @@ from gpu_runtime.distributed.bench import PROMPT, run_distributed_benchmark
 from gpu_runtime.distributed.cluster import shutdown
 from gpu_runtime.distributed.engine import DistributedEngine
 from reference.cli import run_standalone
-from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_RUNTIME_SERVERS, MAX_SERVERS, MAX_TOKENS, integer, real
+from reference.cli_args import (
+    MAX_COUNT,
+    MAX_LOOKAHEAD,
+    MAX_RUNTIME_SERVERS,
+    MAX_SERVERS,
+    MAX_TOKENS,
+    add_acceptance,
+    add_lookahead,
+    add_max_new_tokens,
+    integer,
+    real,
+)
 from reference.generate import generate
 from reference.toy_models import SyntheticAcceptancePair
 
@@ -33,9 +44,9 @@ def scaling(max_n: int, base: BenchConfig, paper_max_n: int = 16) -> dict:
     rows = []
     dist: dict = {}
     for n in range(1, max_n + 1):
-        config = replace(base, sp_degree=n)
+        config = replace(base, num_target_servers=n)
         started = time.perf_counter()
-        engine = DistributedEngine(time_unit_s=UNIT_S, target_ranks=n)
+        engine = DistributedEngine(time_unit_s=UNIT_S, target_ranks=n, emulate_latency=True)
         engine.start()
         startup_s = time.perf_counter() - started
         dist = run_distributed_benchmark(config, engine=engine)
@@ -61,27 +72,28 @@ def scaling(max_n: int, base: BenchConfig, paper_max_n: int = 16) -> dict:
     latency = replace(base, **messages).latency()
     pair = SyntheticAcceptancePair(base.vocab_size, base.acceptance, seed=base.seed, mode=base.mode)
     paper = {n: float(generate(pair.target, pair.drafter, PROMPT, base.tokens, algorithm="dsi",
-                               lookahead=base.lookahead, sp_degree=n, mode=base.mode, seed=base.seed,
+                               lookahead=base.lookahead, num_target_servers=n, mode=base.mode, seed=base.seed,
                                latency=latency).latency) * UNIT_S for n in range(1, paper_max_n + 1)}
-    return {"config": {**vars(base), "sp_degree": f"1..{max_n}"}, "rows": rows,
+    return {"config": {**vars(base), "num_target_servers": f"1..{max_n}"}, "rows": rows,
             "predicted_dsi_s": {"messages": messages, "by_N": paper}}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-n", type=integer(MAX_RUNTIME_SERVERS, minimum=1), default=8,
                         help="largest N (default 8)")
-    parser.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=200)
+    add_max_new_tokens(parser, type=integer(MAX_TOKENS, minimum=1), default=200, help="new tokens S (default 200)")
     parser.add_argument("--runs", type=integer(MAX_COUNT, minimum=1), default=3,
                         help="runs per algorithm (median; default 3)")
-    parser.add_argument("--acceptance", type=real, default=0.8)
-    parser.add_argument("--k", type=integer(MAX_LOOKAHEAD, minimum=1), default=5)
+    add_acceptance(parser, type=real, default=0.8, help="acceptance rate a (default 0.8)")
+    add_lookahead(parser, type=integer(MAX_LOOKAHEAD, minimum=1), default=5, help="lookahead k (default 5)")
     parser.add_argument("--paper-max-n", type=integer(MAX_SERVERS, minimum=1), default=16,
                         help="largest N of the prediction (default 16)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     def execute(args: argparse.Namespace) -> int:
-        base = BenchConfig(tokens=args.tokens, runs=args.runs, acceptance=args.acceptance, lookahead=args.k)
+        base = BenchConfig(tokens=args.max_new_tokens, runs=args.runs, acceptance=args.acceptance,
+                           lookahead=args.lookahead)
         print(json.dumps(scaling(args.max_n, base, args.paper_max_n)))
         return 0
 

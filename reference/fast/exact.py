@@ -102,7 +102,7 @@ def _check(accept: np.ndarray, k: int, c: Number, N: int | None = None) -> tuple
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
     if N is not None and (isinstance(N, bool) or int(N) != N or N < 1):
-        raise ConfigError(f"sp_degree N must be an integer >= 1 or None, got {N!r}")
+        raise ConfigError(f"num_target_servers N must be an integer >= 1 or None, got {N!r}")
     return accept, exact_c(c)
 def next_rejection(accept: np.ndarray) -> np.ndarray:
     """``out[r, i]`` = smallest ``j ≥ i`` with ``accept[r, j]`` False (S if none).

@@ -61,7 +61,7 @@ class HeatmapGrid:
     c_values: np.ndarray
     a_values: np.ndarray
     k_values: np.ndarray
-    sp_degree: int
+    num_target_servers: int
     tokens: int
     repeats: int
     seed: int
@@ -89,14 +89,15 @@ class HeatmapGrid:
         return out
 
 
-def heatmap_grid(model: str = "exact", *, ndim: int = 20, sp_degree: int = 7, tokens: int = 1000,
+def heatmap_grid(model: str = "exact", *, ndim: int = 20, num_target_servers: int = 7, tokens: int = 1000,
                  repeats: int = 5, seed: int = 42, max_lookahead: int = 20) -> HeatmapGrid:
     """Compute the whole grid for one model, vectorised over paths."""
     if model not in MODELS:
         raise ConfigError(f"model must be one of {MODELS}, got {model!r}")
-    if sp_degree < 1 or tokens < 1 or repeats < 1 or max_lookahead < 1:
+    if num_target_servers < 1 or tokens < 1 or repeats < 1 or max_lookahead < 1:
         raise ConfigError(
-            f"sp, tokens, repeats and max lookahead must be >= 1, got {sp_degree}, {tokens}, {repeats}, {max_lookahead}"
+            f"num_target_servers N, tokens, repeats and max lookahead must be >= 1, got {num_target_servers}, "
+            f"{tokens}, {repeats}, {max_lookahead}"
         )
     c_exact = grid_c_exact(ndim)
     c_values, a_values = grid_values(ndim)
@@ -108,12 +109,12 @@ def heatmap_grid(model: str = "exact", *, ndim: int = 20, sp_degree: int = 7, to
     if model == "paper":
         for ci, c in enumerate(c_exact):
             for ki, k in enumerate(k_values):
-                valid[ci, ki] = sp_degree >= paper.required_servers(c, int(k))
+                valid[ci, ki] = num_target_servers >= paper.required_servers(c, int(k))
         _paper_grid(c_values, a_values, k_values, tokens, repeats, seed, si, dsi)
         dsi[~np.broadcast_to(valid[:, None, :], shape)] = np.nan
     else:
-        _exact_grid(c_exact, a_values, k_values, sp_degree, tokens, repeats, seed, si, dsi)
-    return HeatmapGrid(model, c_values, a_values, k_values, sp_degree, tokens, repeats, seed,
+        _exact_grid(c_exact, a_values, k_values, num_target_servers, tokens, repeats, seed, si, dsi)
+    return HeatmapGrid(model, c_values, a_values, k_values, num_target_servers, tokens, repeats, seed,
                        np.full(shape, float(tokens)), si, dsi, valid)
 
 
@@ -134,7 +135,7 @@ def _paper_grid(c_values: np.ndarray, a_values: np.ndarray, k_values: np.ndarray
         dsi[ci] = dsi_c.reshape(n_a, n_k, repeats).mean(axis=2)
 
 
-def _exact_grid(c_exact: list[Fraction], a_values: np.ndarray, k_values: np.ndarray, sp_degree: int,
+def _exact_grid(c_exact: list[Fraction], a_values: np.ndarray, k_values: np.ndarray, num_target_servers: int,
                 tokens: int, repeats: int, seed: int, si: np.ndarray, dsi: np.ndarray) -> None:
     n_a, n_k = len(a_values), len(k_values)
     uniforms = np.random.default_rng(seed).random((repeats, tokens))
@@ -147,6 +148,6 @@ def _exact_grid(c_exact: list[Fraction], a_values: np.ndarray, k_values: np.ndar
     for ci, c in enumerate(c_exact):
         si[ci] = (float(c) * drafted + iterations).reshape(n_a, n_k, repeats).mean(axis=2)
         for ki, k in enumerate(k_values):
-            times = exact.round_times(c, int(k), sp_degree, js, ms)
+            times = exact.round_times(c, int(k), num_target_servers, js, ms)
             per_path = np.bincount(round_paths, weights=times, minlength=n_a * repeats)
             dsi[ci, :, ki] = per_path.reshape(n_a, repeats).mean(axis=1)

@@ -126,26 +126,26 @@ def dsi_latency_from_segments(seg_k: np.ndarray, seg_tokens: np.ndarray, c: floa
 
 
 def paper_latencies(c: Number, a: float, k: int, tokens: int = 1000, repeats: int = 5,
-                    seed: int = 42, sp_degree: int | None = 7, message: Number = 0) -> dict[str, np.ndarray]:
+                    seed: int = 42, num_target_servers: int | None = 7, message: Number = 0) -> dict[str, np.ndarray]:
     """Latency per repeat of non-SI, SI and DSI for one (c, a, k) row of the paper model.
 
-    ``sp_degree`` is checked against the validity rule (None skips the check), on the exact c.
+    ``num_target_servers`` is checked against the validity rule (None skips the check), on the exact c.
     ``message``: μ ≥ 0 added to every target forward (SPEC §13), the model taken in units of
     ``1 + μ``: ``(1 + μ) · latencies(c / (1 + μ))`` (so SI pays ``kk·c + 1 + μ`` per iteration).
     """
     scale = message_scale(message)
     if scale != 1:
-        scaled = paper_latencies(c / scale, a, k, tokens, repeats, seed, sp_degree)
+        scaled = paper_latencies(c / scale, a, k, tokens, repeats, seed, num_target_servers)
         return {name: float(scale) * values for name, values in scaled.items()}
     exact = exact_c(c)
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
     if tokens < 1 or repeats < 1:
         raise ConfigError(f"tokens and repeats must be >= 1, got {tokens}, {repeats}")
-    if sp_degree is not None:
-        if sp_degree < 1:
-            raise ConfigError(f"sp_degree N must be >= 1, got {sp_degree}")
-        check_valid(exact, k, sp_degree)
+    if num_target_servers is not None:
+        if num_target_servers < 1:
+            raise ConfigError(f"num_target_servers N must be >= 1, got {num_target_servers}")
+        check_valid(exact, k, num_target_servers)
     draws = geometric_draws(a, tokens, repeats, seed)
     drafted, iterations = si_totals(draws, k)
     seg_k, seg_tokens = dsi_segments(draws, k)

@@ -15,18 +15,18 @@ from reference.fast.grid import grid_values, heatmap_grid
 
 
 def time_vectorised_grid(ndim: int = 20, tokens: int = 1000, repeats: int = 5, seed: int = 42,
-                         sp_degree: int = 7) -> dict[str, float]:
+                         num_target_servers: int = 7) -> dict[str, float]:
     """Seconds for the full grid of each model."""
     out = {}
     for model in ("exact", "paper"):
         start = time.perf_counter()
-        heatmap_grid(model, ndim=ndim, tokens=tokens, repeats=repeats, seed=seed, sp_degree=sp_degree)
+        heatmap_grid(model, ndim=ndim, tokens=tokens, repeats=repeats, seed=seed, num_target_servers=num_target_servers)
         out[model] = time.perf_counter() - start
     return out
 
 
 def time_loop_grid(ndim: int = 20, tokens: int = 1000, repeats: int = 5, seed: int = 42,
-                   sp_degree: int = 7, sample_rows: int = 40) -> dict[str, float]:
+                   num_target_servers: int = 7, sample_rows: int = 40) -> dict[str, float]:
     """Extrapolated seconds for the per-token loops over the full grid (both models)."""
     c_values, a_values = grid_values(ndim)
     rows = [(c, a, k) for c in c_values for a in a_values for k in range(1, 21)]
@@ -38,7 +38,7 @@ def time_loop_grid(ndim: int = 20, tokens: int = 1000, repeats: int = 5, seed: i
         accept = np.random.default_rng(seed).random((repeats, tokens)) < a
         for path in accept:
             loops.exact_si_latency_loop(path, k, float(c))
-            loops.exact_dsi_latency_loop(path, k, float(c), sp_degree)
+            loops.exact_dsi_latency_loop(path, k, float(c), num_target_servers)
         per_model["exact"] += time.perf_counter() - start
         start = time.perf_counter()
         for row in paper.geometric_draws(float(a), tokens, repeats, seed):

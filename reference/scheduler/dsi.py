@@ -46,7 +46,7 @@ class DSIScheduler(Scheduler):
         if lookahead < 1:
             raise ConfigError(f"lookahead k must be >= 1, got {lookahead}")
         if warm_start and num_target_servers is None:
-            raise ConfigError("warm_start needs a finite sp_degree N "
+            raise ConfigError("warm_start needs a finite num_target_servers N "
                               "(every server prefills the prompt at t = 0)")
         super().__init__(rule, num_target_servers=num_target_servers, preemptive=preemptive)
         self.k = lookahead
@@ -198,5 +198,5 @@ class DSIScheduler(Scheduler):
             self.next_draft_position += 1
 
     def params(self) -> dict:
-        return {"lookahead": self.k, "sp_degree": self.num_target_servers, "preemptive": self.preemptive,
+        return {"lookahead": self.k, "num_target_servers": self.num_target_servers, "preemptive": self.preemptive,
                 "warm_start": self.warm_start}

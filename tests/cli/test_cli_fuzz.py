@@ -39,10 +39,12 @@ NUMBERS = st.one_of(HUGE, TINY, NOT_FINITE, GARBAGE)
 
 #: the numeric flags fuzzed per command (the cheap commands; the table covers the others)
 NUMERIC_FLAGS = {
-    "simulate": ["--c", "--a", "--k", "--sp", "--tokens", "--repeats", "--seed"],
-    "generate": ["--vocab", "--acceptance", "--tokens", "--k", "--sp", "--seed", "--temperature", "--top-k",
+    "simulate": ["--c", "--acceptance", "--a", "--lookahead", "-k", "--num-target-servers", "--sp",
+                 "--max-new-tokens", "--tokens", "--repeats", "--seed"],
+    "generate": ["--vocab", "--acceptance", "-a", "--max-new-tokens", "-S", "--lookahead", "--k",
+                 "--num-target-servers", "-N", "--seed", "--temperature", "--top-k",
                  "--top-p", "--target-ms", "--drafter-ms", "--target-prefill-ms", "--drafter-prefill-ms"],
-    "heatmap": ["--ndim", "--sp", "--tokens", "--repeats", "--max-lookahead"],
+    "heatmap": ["--ndim", "--num-target-servers", "--sp", "--max-new-tokens", "-S", "--repeats", "--max-lookahead"],
 }
 COMMAND_FLAG = st.sampled_from([(command, flag) for command, flags in NUMERIC_FLAGS.items() for flag in flags])
 
@@ -269,7 +271,7 @@ def test_corrupted_checkpoints_load_or_raise_a_typed_error(tiny_checkpoint: Path
                                         ("model.safetensors", "delete", 0, b"x")])
 def test_gpu_bench_refuses_a_corrupted_checkpoint_with_one_line(tiny_checkpoint: Path, tmp_path: Path,
                                                                 corruption: tuple[str, str, int, bytes]) -> None:
-    from gpu_runtime import bench as gpu_bench
+    from gpu_runtime import hf_bench as gpu_bench
 
     _corrupt(tiny_checkpoint, tmp_path / "target", corruption)
     with working_directory(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cli_harness import BASE, Outcome, assert_clean_exit, assert_refused, run, snapshot, with_flag, working_directory
 
-from gpu_runtime import bench as gpu_bench
+from gpu_runtime import hf_bench as gpu_bench
 
 LONG_NAME = "n" * 300  # longer than NAME_MAX (255)
 
@@ -41,7 +41,7 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("simulate", "--k", "2.5", "--k"),
     ("simulate", "--k", "9" * 30, "exceeds the limit"),
     ("simulate", "--k", "9" * 5000, "--k"),
-    ("simulate", "--sp", "0", "sp must be an integer >= 1"),
+    ("simulate", "--sp", "0", "num_target_servers must be an integer >= 1"),
     ("simulate", "--sp", "9" * 30, "exceeds the limit"),
     ("simulate", "--tokens", "0", "tokens must be an integer >= 1"),
     ("simulate", "--tokens", "10000000000", "exceeds the limit"),
@@ -51,11 +51,28 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("simulate", "--seed", "4294967296", "seed must be in [0, 2**32)"),
     ("simulate", "--model", "other", "--model"),
     ("simulate", "--model", "paper", "N >= ceil(1/(k*c)) = 1"),  # k = 2, c = 1/2 needs N >= 1: see below
+    # one flag per generation parameter in every command (SPEC §9): the name, its short form and
+    # the older spelling all reach the same check
+    *[("simulate", flag, "0", "k must be an integer >= 1") for flag in ("--lookahead", "-k")],
+    *[("simulate", flag, "1.5", "acceptance rate a") for flag in ("--acceptance", "-a")],
+    *[("simulate", flag, "0", "num_target_servers must be an integer >= 1") for flag in ("--num-target-servers", "-N")],
+    *[("simulate", flag, "0", "tokens must be an integer >= 1") for flag in ("--max-new-tokens", "-S")],
+    *[("generate", flag, "0", "lookahead k") for flag in ("--lookahead", "-k")],
+    *[("generate", flag, "0", "num_target_servers N") for flag in ("--num-target-servers", "-N")],
+    *[("generate", flag, "0", "max_new_tokens (S)") for flag in ("--max-new-tokens", "-S")],
+    *[("generate", flag, "1.5", "acceptance must be in [0, 1]") for flag in ("-a", "--a")],
+    *[("bench", flag, "0", "lookahead k must be an integer >= 1") for flag in ("--lookahead", "-k")],
+    *[("bench", flag, "0", "num_target_servers N must be an integer >= 1") for flag in ("--num-target-servers", "-N")],
+    *[("bench", flag, "0", "max_new_tokens (S) must be an integer >= 1") for flag in ("--max-new-tokens", "-S")],
+    *[("bench", flag, "-0.1", "acceptance must be in [0, 1]") for flag in ("-a", "--a")],
+    *[("heatmap", flag, "9" * 30, "exceeds the limit") for flag in ("--num-target-servers", "-N")],
+    *[("heatmap", flag, "-5", "--max-new-tokens") for flag in ("--max-new-tokens", "-S")],
+    *[("repro heatmaps", flag, "0", "--max-new-tokens") for flag in ("--max-new-tokens", "-S", "--tokens")],
     # dsi generate / dsi bench: numbers, prompts
     ("generate", "--tokens", "0", "max_new_tokens (S)"),
     ("generate", "--tokens", "1" + "0" * 20, "exceeds the limit"),
     ("generate", "--k", "0", "lookahead k"),
-    ("generate", "--sp", "0", "sp_degree N"),
+    ("generate", "--sp", "0", "num_target_servers N"),
     ("generate", "--vocab", "1", "--vocab must be >= 2"),
     ("generate", "--vocab", "99999999999999", "exceeds the limit"),
     ("generate", "--acceptance", "1.5", "acceptance must be in [0, 1]"),
@@ -87,14 +104,14 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("generate", "--mode", "argmax", "--mode"),
     ("generate", "--warm-start", None, "warm_start needs a finite"),  # type: ignore[list-item]
     ("generate-runtime", "--sp", "300", "exceeds the limit"),
-    ("generate-runtime", "--sp", "0", "sp_degree N"),
+    ("generate-runtime", "--sp", "0", "num_target_servers N"),
     ("generate-runtime", "--drafter-ms", "2", "exceeds 1"),
     ("bench", "--runs", "0", "runs must be >= 1"),
     ("bench", "--runs", "x", "--runs"),
-    ("bench", "--sp", "0", "sp_degree N must be >= 1"),
+    ("bench", "--sp", "0", "num_target_servers N must be an integer >= 1"),
     ("bench", "--sp", "257", "exceeds the limit"),
-    ("bench", "--k", "0", "lookahead k must be >= 1"),
-    ("bench", "--tokens", "0", "tokens S must be >= 1"),
+    ("bench", "--k", "0", "lookahead k must be an integer >= 1"),
+    ("bench", "--tokens", "0", "max_new_tokens (S) must be an integer >= 1"),
     ("bench", "--acceptance", "-0.1", "acceptance must be in [0, 1]"),
     ("bench", "--vocab", "1", "vocab_size must be >= 2"),
     ("bench", "--target-ms", "nan", "--target-ms"),
@@ -192,7 +209,7 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(workdir: Path, c
     assert snapshot(workdir) == before
 
 
-#: ``python -m gpu_runtime.bench``: (flag, bad value, fragment); the models need not exist, since
+#: ``python -m gpu_runtime.hf_bench``: (flag, bad value, fragment); the models need not exist, since
 #: every row is refused before anything loads
 BENCH_BASE = ["--target", "./no-such-target", "--drafter", "./no-such-drafter", "--target-devices", "cpu",
               "--drafter-device", "cpu", "--dtype", "float32", "--prompt-ids", "1,2", "--runs", "1"]
@@ -202,6 +219,12 @@ BENCH_ROWS: list[tuple[str, str, str]] = [
     ("--k", "9" * 30, "exceeds the limit"),
     ("--sp", "1000", "exceeds the limit"),
     ("--tokens", "-1", "--tokens"),
+    ("--lookahead", "0", "--lookahead"),
+    ("-k", "-2", "--lookahead"),
+    ("--num-target-servers", "1000", "exceeds the limit"),
+    ("-N", "0", "--num-target-servers"),
+    ("--max-new-tokens", "-1", "--max-new-tokens"),
+    ("-S", "x", "--max-new-tokens"),
     ("--seed", "1e3", "--seed"),
     ("--algorithms", "dsi,beam", "--algorithms must list"),
     ("--algorithms", ",", "--algorithms must list"),

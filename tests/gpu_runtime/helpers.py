@@ -14,7 +14,7 @@ FAST_LATENCY = LatencyModel(target_decode=1, drafter_decode="1/5", jitter="1/2",
 
 def jittery_engine(seed: int = 0, **kwargs: object) -> RuntimeEngine:
     """An engine with random extra delays: a schedule perturbation that must not change tokens."""
-    return RuntimeEngine(time_unit_s=1e-3, extra_jitter_s=3e-4, jitter_seed=seed, **kwargs)
+    return RuntimeEngine(time_unit_s=1e-3, extra_jitter_s=3e-4, jitter_seed=seed, emulate_latency=True, **kwargs)
 
 
 def runtime_threads() -> list[threading.Thread]:

@@ -79,7 +79,7 @@ def test_cpu_twin_runs_every_config_correctly_without_z3_or_cvc5(tmp_path: Path)
         pair = SyntheticAcceptancePair(TINY.synthetic_vocab, c["acceptance"], seed=TINY.seed, mode=c["mode"])
         options = {"algorithm": c["algorithm"], "lookahead": c["lookahead"] or 1, "mode": c["mode"], "seed": TINY.seed}
         if c["algorithm"] == "dsi":
-            options["sp_degree"] = c["num_target_servers"]
+            options["num_target_servers"] = c["num_target_servers"]
         floor = LatencyModel(**{name: Fraction(repr(ms)) for name, ms in floors[str(c["level"])].items()})
         expected = generate(pair.target, pair.drafter, TINY.prompt(), TINY.max_new_tokens, latency=floor, **options)
         assert c["tokens"] == list(expected.tokens), c["name"]

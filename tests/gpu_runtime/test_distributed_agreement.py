@@ -34,7 +34,7 @@ ENGINE = DistributedAdapter(UNIT_S)
 def test_tokens_and_trace_equal_the_reference_over_three_ranks(algorithm, servers, mode, latency):
     pair = SyntheticAcceptancePair(32, 0.7, seed=4, mode=mode)
     request = EngineRequest(pair.target, pair.drafter, (1, 2), 40, algorithm=algorithm, lookahead=4,
-                            sp_degree=servers, mode=mode, latency=latency, seed=9)
+                            num_target_servers=servers, mode=mode, latency=latency, seed=9)
     check_schedule_agreement(ENGINE, request)
     cluster = active()
     assert cluster is not None and cluster.config.world_size == 4  # rank 0 + three server ranks
@@ -48,7 +48,7 @@ def test_both_result_protocols_give_the_reference_trace():
     and p at the accepted drafts before it (plus 48 bytes of counts and timings)."""
     V, k = 48, 3
     pair = SyntheticAcceptancePair(V, 0.5, seed=2)
-    request = EngineRequest(pair.target, pair.drafter, (3,), 40, algorithm="dsi", lookahead=k, sp_degree=3,
+    request = EngineRequest(pair.target, pair.drafter, (3,), 40, algorithm="dsi", lookahead=k, num_target_servers=3,
                             latency=LatencyModel(20, 2), seed=1)
     sizes = {}
     for protocol in ("rows", "verify"):
@@ -61,7 +61,7 @@ def test_both_result_protocols_give_the_reference_trace():
 def test_kv_caches_on_the_ranks_reuse_what_they_hold():
     pair = SyntheticAcceptancePair(16, 0.8, seed=3)
     request = EngineRequest(pair.target, pair.drafter, (1, 2, 3), 30, algorithm="dsi", lookahead=3,
-                            sp_degree=3, latency=LatencyModel(20, 2), seed=2)
+                            num_target_servers=3, latency=LatencyModel(20, 2), seed=2)
     result = ENGINE.generate(request)
     assert cache_problems(result) == []
     assert sum(r.cache_reused or 0 for r in result.trace if r.server.startswith("target")) > 0
@@ -71,7 +71,7 @@ def test_a_model_goes_to_each_rank_once_not_per_request():
     """The toy models memoise rows, so their pickle grows with use; the same object is not sent
     again (a rank keeps the model in use), a new one is."""
     pair = SyntheticAcceptancePair(8, 0.8, seed=5)
-    request = EngineRequest(pair.target, pair.drafter, (1,), 12, algorithm="dsi", lookahead=2, sp_degree=3,
+    request = EngineRequest(pair.target, pair.drafter, (1,), 12, algorithm="dsi", lookahead=2, num_target_servers=3,
                             latency=LatencyModel(20, 2))
     ENGINE.generate(request)
     cluster = active()
@@ -98,7 +98,7 @@ def test_the_drafter_on_a_rank_of_its_own():
     engine = DistributedAdapter(UNIT_S, drafter_rank=True)
     for algorithm, servers in (("dsi", 3), ("si", None)):
         request = EngineRequest(pair.target, pair.drafter, (1,), 30, algorithm=algorithm, lookahead=3,
-                                sp_degree=servers, latency=latency, seed=3)
+                                num_target_servers=servers, latency=latency, seed=3)
         check_schedule_agreement(engine, request)
     cluster = active()
     assert cluster.config.world_size == 5

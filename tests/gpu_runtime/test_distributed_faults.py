@@ -48,7 +48,7 @@ def _no_cluster_left():
 
 
 def generate(engine: DistributedEngine, tokens: int = 60, **kwargs: object):
-    return engine.generate(PAIR.target, PAIR.drafter, [1, 2], tokens, algorithm="dsi", sp_degree=3,
+    return engine.generate(PAIR.target, PAIR.drafter, [1, 2], tokens, algorithm="dsi", num_target_servers=3,
                            latency=SLOW, **kwargs)
 
 
@@ -70,7 +70,7 @@ def assert_no_rank_left(cluster: Cluster, pids: list[int]) -> None:
 @pytest.mark.parametrize(("sig", "match"), [(signal.SIGKILL, "rank 2 is gone"),
                                              (signal.SIGSTOP, "did not finish its forward")])
 def test_a_killed_or_hung_rank_is_reported_and_the_next_request_works(sig, match):
-    engine = DistributedEngine(time_unit_s=1e-3, forward_timeout_s=2.0)
+    engine = DistributedEngine(time_unit_s=1e-3, emulate_latency=True, forward_timeout_s=2.0)
     engine.start()
     cluster = active()
     assert cluster is not None
@@ -92,7 +92,7 @@ def test_a_killed_or_hung_rank_is_reported_and_the_next_request_works(sig, match
     ("tests.gpu_runtime.distributed_faulty:WrongRowsServer", "malformed result .* sums to"),
 ])
 def test_a_rank_sending_garbage_is_reported_and_torn_down(server_class, match):
-    engine = DistributedEngine(time_unit_s=1e-4, server_class=server_class)
+    engine = DistributedEngine(time_unit_s=1e-4, emulate_latency=True, server_class=server_class)
     engine.start()
     cluster = active()
     pids = cluster.rank_pids()
@@ -102,12 +102,12 @@ def test_a_rank_sending_garbage_is_reported_and_torn_down(server_class, match):
 
 
 def test_a_forward_raising_on_a_rank_is_reported_and_the_ranks_stay_up():
-    engine = DistributedEngine(time_unit_s=1e-4)
+    engine = DistributedEngine(time_unit_s=1e-4, emulate_latency=True)
     engine.start()
     cluster = active()
     target = RaisingModel(TabularLM(8, order=1, seed=1))
     with pytest.raises(GenerationError, match="RuntimeError: device lost"):
-        engine.generate(target, TabularLM(8, order=1, seed=2), [1], 20, algorithm="dsi", sp_degree=3,
+        engine.generate(target, TabularLM(8, order=1, seed=2), [1], 20, algorithm="dsi", num_target_servers=3,
                         latency=SLOW)
     assert active() is cluster and cluster.broken is None  # the request ended cleanly on every rank
     assert len(generate(engine, tokens=5).tokens) == 5
@@ -118,11 +118,11 @@ class Unimportable(TabularLM):
 
 
 def test_a_model_a_rank_cannot_load_is_reported_and_the_ranks_stay_up():
-    engine = DistributedEngine(time_unit_s=1e-4)
+    engine = DistributedEngine(time_unit_s=1e-4, emulate_latency=True)
     engine.start()
     cluster = active()
     with pytest.raises(GenerationError, match="cannot set the request up: ModuleNotFoundError"):
-        engine.generate(Unimportable(8, order=1, seed=1), TabularLM(8, order=1, seed=2), [1], 5, sp_degree=3)
+        engine.generate(Unimportable(8, order=1, seed=1), TabularLM(8, order=1, seed=2), [1], 5, num_target_servers=3)
     assert active() is cluster and cluster.broken is None
     assert len(generate(engine, tokens=5).tokens) == 5
 

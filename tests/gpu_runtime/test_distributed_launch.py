@@ -26,8 +26,8 @@ ARGS = ["--tokens", "20", "--k", "3", "--seed", "5", "--target-ms", "5", "--draf
 
 def reference_tokens(servers: int) -> dict:
     pair = SyntheticAcceptancePair(16, 0.7, seed=5)
-    result = generate(pair.target, pair.drafter, [1, 2, 3], 20, algorithm="dsi", lookahead=3, sp_degree=servers,
-                      seed=5, latency=LatencyModel(5, 1))
+    result = generate(pair.target, pair.drafter, [1, 2, 3], 20, algorithm="dsi", lookahead=3,
+                      num_target_servers=servers, seed=5, latency=LatencyModel(5, 1))
     return {"tokens": list(result.tokens), "accepted_drafts": result.counters.accepted_drafts}
 
 

@@ -91,7 +91,7 @@ def test_runtime_equals_reference_on_a_llama_pair(hf_and_ours):
     _, ours = hf_and_ours
     target, drafter = LlamaLM(ours), LlamaLM(ours.truncated(1))
     for mode in ("greedy", "sample"):
-        kwargs = {"lookahead": 3, "sp_degree": 2, "mode": mode, "seed": 7}
+        kwargs = {"lookahead": 3, "num_target_servers": 2, "mode": mode, "seed": 7}
         expected = generate(target, drafter, IDS[:4], 12, algorithm="nonsi", **kwargs).tokens
         got = RuntimeEngine().generate(target, drafter, IDS[:4], 12, algorithm="dsi", **kwargs).tokens
         assert got == expected

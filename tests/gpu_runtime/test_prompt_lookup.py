@@ -53,6 +53,6 @@ def test_runtime_dsi_with_prompt_lookup_equals_reference(mode):
     prompt = [1, 2, 3, 1, 2]
     expected = generate(target, drafter, prompt, 30, algorithm="nonsi", mode=mode, seed=3)
     got = RuntimeEngine().generate(target, drafter, prompt, 30, algorithm="dsi", lookahead=3,
-                                   sp_degree=2, mode=mode, seed=3)
+                                   num_target_servers=2, mode=mode, seed=3)
     assert got.tokens == expected.tokens
     assert 0 < expected.counters.accepted_drafts < 30  # both branches of the kernel were exercised

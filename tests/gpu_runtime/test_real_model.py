@@ -65,7 +65,7 @@ def test_greedy_runtime_equals_reference_equals_hf_greedy(real, prompt_index, dr
 
     prompt = real["prompts"][prompt_index]
     drafter = real["smollm2"].load_drafter(drafter_name)
-    options = {"lookahead": 3, "sp_degree": 2, "mode": "greedy", "warm_start": True}
+    options = {"lookahead": 3, "num_target_servers": 2, "mode": "greedy", "warm_start": True}
     hf_tokens, _ = hf_generate(real["hf"], prompt, S, "hf-plain")
     reference = generate(real["target"], drafter, prompt, S, algorithm="dsi", **options)
     runtime = RuntimeEngine(forward_timeout_s=300).generate(real["target"], drafter, prompt, S, algorithm="dsi",
@@ -80,7 +80,7 @@ def test_sampling_runtime_equals_reference(real, prompt_index, drafter_name):
 
     prompt = real["prompts"][prompt_index]
     drafter = real["smollm2"].load_drafter(drafter_name)
-    options = {"lookahead": 3, "sp_degree": 2, "mode": "sample", "seed": 0, "warm_start": True}
+    options = {"lookahead": 3, "num_target_servers": 2, "mode": "sample", "seed": 0, "warm_start": True}
     reference = generate(real["target"], drafter, prompt, S, algorithm="dsi", **options)
     runtime = RuntimeEngine(forward_timeout_s=300).generate(real["target"], drafter, prompt, S, algorithm="dsi",
                                                             preemptive=False, **options)

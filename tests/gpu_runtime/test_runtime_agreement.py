@@ -32,7 +32,7 @@ def toy_pairs(draw: st.DrawFn) -> tuple[object, object]:
 
 generation_params = st.fixed_dictionaries({
     "lookahead": st.integers(min_value=1, max_value=8),
-    "sp_degree": st.integers(min_value=1, max_value=8),
+    "num_target_servers": st.integers(min_value=1, max_value=8),
     "mode": st.sampled_from(["sample", "greedy"]),
     "seed": st.integers(min_value=0, max_value=2**32),
 })
@@ -85,16 +85,16 @@ def test_without_floors_tokens_still_agree():
     target = TabularLM(6, order=2, seed=4)
     drafter = MixtureDrafter(target, overlap=0.6)
     for seed in range(5):
-        expected = generate(target, drafter, [1], 30, lookahead=3, sp_degree=4, seed=seed)
-        got = jittery_engine(seed).generate(target, drafter, [1], 30, lookahead=3, sp_degree=4, seed=seed)
+        expected = generate(target, drafter, [1], 30, lookahead=3, num_target_servers=4, seed=seed)
+        got = jittery_engine(seed).generate(target, drafter, [1], 30, lookahead=3, num_target_servers=4, seed=seed)
         assert got.tokens == expected.tokens
 
 
 def test_stop_token_ends_generation_as_in_reference():
     target = TabularLM(5, order=1, seed=9)
     drafter = MixtureDrafter(target, overlap=0.7)
-    expected = generate(target, drafter, [1], 40, lookahead=3, sp_degree=3, seed=2, stop_tokens=[4])
-    got = jittery_engine().generate(target, drafter, [1], 40, lookahead=3, sp_degree=3, seed=2,
+    expected = generate(target, drafter, [1], 40, lookahead=3, num_target_servers=3, seed=2, stop_tokens=[4])
+    got = jittery_engine().generate(target, drafter, [1], 40, lookahead=3, num_target_servers=3, seed=2,
                                     stop_tokens=[4], latency=FAST_LATENCY)
     assert expected.tokens[-1] == 4 and len(expected.tokens) < 40  # the seed does stop early
     assert got.tokens == expected.tokens

@@ -60,8 +60,8 @@ def test_dsi_one_server_serial_windows_reuse_the_prefix():
     """
     pair = SyntheticAcceptancePair(6, 1.0, seed=2)
     latency = LatencyModel(target_decode=50, drafter_decode=1)  # windows queue long before F0 ends
-    result = RuntimeEngine().generate(pair.target, pair.drafter, PROMPT, 5, algorithm="dsi",
-                                      lookahead=2, sp_degree=1, latency=latency)
+    result = RuntimeEngine(emulate_latency=True).generate(pair.target, pair.drafter, PROMPT, 5, algorithm="dsi",
+                                                          lookahead=2, num_target_servers=1, latency=latency)
     ran = [r for r in _records(result, "target:0") if r.cancelled is None]
     assert [(r.kind, r.first_position, r.last_position) for r in ran[:3]] == [
         ("frontier", 0, 0), ("window", 0, 2), ("window", 2, 4)]
@@ -89,9 +89,9 @@ def test_warm_start_prefills_the_prompt_on_every_other_server_and_later_tasks_re
     when the task must deliver p at output position 0, whose logits sit at that id."""
     pair = SyntheticAcceptancePair(6, 1.0, seed=4)
     latency = LatencyModel(target_decode=20, drafter_decode=4, target_prefill=60)
-    result = RuntimeEngine().generate(pair.target, pair.drafter, PROMPT, 12, lookahead=2, sp_degree=3,
-                                      latency=latency, warm_start=True)
-    reference = generate(pair.target, pair.drafter, PROMPT, 12, lookahead=2, sp_degree=3, latency=latency,
+    result = RuntimeEngine(emulate_latency=True).generate(pair.target, pair.drafter, PROMPT, 12, lookahead=2,
+                                                          num_target_servers=3, latency=latency, warm_start=True)
+    reference = generate(pair.target, pair.drafter, PROMPT, 12, lookahead=2, num_target_servers=3, latency=latency,
                          warm_start=True)
     assert result.tokens == reference.tokens
     for server in ("target:1", "target:2"):

@@ -1,4 +1,4 @@
-"""``dsi generate``, ``dsi bench`` and ``python -m gpu_runtime.bench`` (CPU, tiny models)."""
+"""``dsi generate``, ``dsi bench`` and ``python -m gpu_runtime.hf_bench`` (CPU, tiny models)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from gpu_runtime import bench as gpu_bench
 from gpu_runtime import compare
+from gpu_runtime import hf_bench as gpu_bench
 from gpu_runtime.engine import RuntimeEngine
 from paper_repro.console import main
 from reference.errors import FileFormatError
@@ -40,7 +40,7 @@ def test_bench_json_has_measured_predicted_speedup_and_overhead(capsys):
     assert set(out["measured"]) == set(out["predicted"]) == {"nonsi", "si", "dsi"}
     assert {"measured_dsi_over_si", "predicted_dsi_over_si"} <= set(out["speedup"])
     assert math.isfinite(out["overhead_per_task_ms"])
-    assert out["config"]["sp_degree"] == 3  # ceil(1 / (2 · 1/4)) + 1
+    assert out["config"]["num_target_servers"] == 3  # ceil(1 / (2 · 1/4)) + 1
     assert out["predicted"]["nonsi"] == pytest.approx(12 * 0.004)  # S target forwards of 4 ms
     assert out["schedule_agrees"] is True and out["schedule_differences"] == [] and out["ok"]
 
@@ -50,7 +50,7 @@ class _RuntimeOffByOne(RuntimeEngine):
 
     def generate(self, *args, **kwargs):
         result = super().generate(*args, **kwargs)
-        if kwargs.get("algorithm") != "dsi":
+        if result.algorithm != "dsi":
             return result
         return dataclasses.replace(result, tokens=(*result.tokens[:-1], (result.tokens[-1] + 1) % 64))
 

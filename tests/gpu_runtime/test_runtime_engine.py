@@ -7,6 +7,7 @@ import pytest
 from gpu_runtime.engine import RuntimeEngine
 from gpu_runtime.floors import Floors
 from reference import generate
+from reference.config import GenerationConfig
 from reference.errors import ConfigError, VocabularyMismatchError
 from reference.latency import LatencyModel
 from reference.results import Result
@@ -20,7 +21,7 @@ DRAFTER = MixtureDrafter(TARGET, overlap=0.5)
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
     ({"max_new_tokens": 0}, ConfigError, "max_new_tokens"),
     ({"lookahead": 0}, ConfigError, "lookahead"),
-    ({"sp_degree": 0}, ConfigError, "sp_degree"),
+    ({"num_target_servers": 0}, ConfigError, "num_target_servers"),
     ({"algorithm": "fast"}, ConfigError, "algorithm"),
     ({"prompt": []}, ConfigError, "prompt is empty"),
     ({"prompt": [7]}, ConfigError, "outside"),
@@ -38,14 +39,14 @@ def test_invalid_requests_are_refused_before_any_server_starts(kwargs, error, ma
 
 
 def test_result_is_a_reference_result_with_runtime_records():
-    result = RuntimeEngine().generate(TARGET, DRAFTER, [1], 12, lookahead=3, sp_degree=2, seed=4)
+    result = RuntimeEngine().generate(TARGET, DRAFTER, [1], 12, lookahead=3, num_target_servers=2, seed=4)
     assert isinstance(result, Result) and result.algorithm == "dsi"
     assert len(result.times) == 12 and list(result.times) == sorted(result.times)
     used = [r for r in result.trace if r.start is not None and r.cancelled is None]
     assert used and all(r.wall_start is not None and r.wall_end is not None and r.input_ids for r in used)
     kinds = {r.kind for r in result.trace}
     assert {"frontier", "draft"} <= kinds
-    assert result.params["sp_degree"] == 2 and result.params["engine"] == "runtime"
+    assert result.params["num_target_servers"] == 2 and result.params["engine"] == "runtime"
     assert RuntimeEngine().capabilities["canonical"] is True
     assert runtime_threads() == []  # every server thread joined
 
@@ -67,8 +68,8 @@ def test_rejections_start_new_rounds_and_cancel_stale_tasks():
     """
     pair = SyntheticAcceptancePair(4, 0.0, seed=3)
     latency = LatencyModel(target_decode=100, drafter_decode=10)
-    result = RuntimeEngine().generate(pair.target, pair.drafter, [1], 6, lookahead=2, sp_degree=4,
-                                      latency=latency)
+    result = RuntimeEngine(emulate_latency=True).generate(pair.target, pair.drafter, [1], 6, lookahead=2,
+                                                          num_target_servers=4, latency=latency)
     assert result.counters.rejected_drafts == 6 and result.counters.accepted_drafts == 0
     rounds = {r.round for r in result.trace}
     assert rounds == set(range(6))  # a new round after each of the 6 rejections (the last one is 5)
@@ -99,7 +100,7 @@ def test_floors_refuse_a_non_positive_time_unit():
                                                 ((), "target_devices is empty")])
 def test_bad_devices_are_refused_before_any_server_starts(devices, match):
     with pytest.raises(ConfigError, match=match):
-        RuntimeEngine(target_devices=devices).generate(TARGET, DRAFTER, [1], 5, sp_degree=2)
+        RuntimeEngine(target_devices=devices).generate(TARGET, DRAFTER, [1], 5, num_target_servers=2)
     assert runtime_threads() == []
 
 
@@ -114,10 +115,10 @@ def test_cuda_device_without_cuda_is_refused(monkeypatch):
 
 def test_unlimited_servers_agree_with_reference():
     expected = generate(TARGET, DRAFTER, [1], 25, lookahead=2, seed=8)
-    got = RuntimeEngine().generate(TARGET, DRAFTER, [1], 25, lookahead=2, seed=8,
-                                   latency=LatencyModel(target_decode=20, drafter_decode=1))
+    got = RuntimeEngine(emulate_latency=True).generate(TARGET, DRAFTER, [1], 25, lookahead=2, seed=8,
+                                                       latency=LatencyModel(target_decode=20, drafter_decode=1))
     assert got.tokens == expected.tokens
-    assert got.params["sp_degree"] is None
+    assert got.params["num_target_servers"] is None
     # round 0: F0 at 0 ms and a window every 2 ms, all dispatched before F0 ends at 20 ms
     assert len({r.server for r in got.trace if r.server.startswith("target")}) > 3
 
@@ -130,9 +131,9 @@ def test_a_cancelled_emulated_forward_frees_its_server_at_once_only_if_preemptiv
     start + 100. Non-preemptive: each keeps its server for its whole floor."""
     pair = SyntheticAcceptancePair(4, 0.0, seed=5)
     latency = LatencyModel(target_decode=100, drafter_decode=10)
-    result = RuntimeEngine(time_unit_s=1e-4).generate(pair.target, pair.drafter, [1], 6, lookahead=1,
-                                                      sp_degree=8, latency=latency, preemptive=preemptive)
-    assert result.tokens == generate(pair.target, pair.drafter, [1], 6, lookahead=1, sp_degree=8).tokens
+    result = RuntimeEngine(time_unit_s=1e-4, emulate_latency=True).generate(
+        pair.target, pair.drafter, [1], 6, lookahead=1, num_target_servers=8, latency=latency, preemptive=preemptive)
+    assert result.tokens == generate(pair.target, pair.drafter, [1], 6, lookahead=1, num_target_servers=8).tokens
     cut = [r for r in result.trace if r.kind == "window" and r.round == 0 and r.start is not None]
     assert [r.start for r in cut] == [10, 20, 30, 40, 50]  # windows hold drafts 0..S − 2 = 4
     assert all(r.cancelled == 100 for r in cut)
@@ -151,9 +152,49 @@ def test_a_cancelled_real_compute_keeps_its_server_until_its_output_arrives():
 
     never = SyntheticAcceptancePair(4, 0.0, seed=4)
     result = RuntimeEngine(time_unit_s=1e-3).generate(SlowModel(never.target, 0.04), never.drafter, [1], 4,
-                                                      lookahead=3, sp_degree=3, seed=1)
+                                                      lookahead=3, num_target_servers=3, seed=1)
     w0, w1 = [r for r in result.trace if r.kind == "window" and r.round in (0, 1) and r.start is not None][:2]
     assert (w0.server, w0.round, w0.cancelled is not None) == ("target:1", 0, True)
     assert w0.end > w0.cancelled  # stopped when its output arrived, not at the cancellation
     assert (w1.server, w1.round) == ("target:2", 1)  # not behind the stale compute on server 1
     assert w1.start < w0.end
+
+
+def test_one_config_drives_the_reference_and_the_runtime():
+    config = GenerationConfig(max_new_tokens=10, lookahead=2, num_target_servers=3, seed=6, top_k=4)
+    expected = generate(TARGET, DRAFTER, [1], config=config)
+    got = RuntimeEngine().generate(TARGET, DRAFTER, [1], config=config)
+    assert got.tokens == expected.tokens and len(got.tokens) == 10
+    assert got.params["num_target_servers"] == 3
+    # keywords override the config's fields in both
+    assert (RuntimeEngine().generate(TARGET, DRAFTER, [1], config=config, algorithm="si").tokens
+            == generate(TARGET, DRAFTER, [1], config=config, algorithm="si").tokens)
+
+
+@pytest.mark.parametrize("run", [
+    lambda **kw: generate(TARGET, DRAFTER, [1], 5, **kw),
+    lambda **kw: RuntimeEngine().generate(TARGET, DRAFTER, [1], 5, **kw),
+], ids=["reference", "runtime"])
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"num_target_servers": True}, "num_target_servers N must be an integer >= 1 or None, got True"),
+    ({"sp_degree": 2}, r"unknown generation parameter\(s\) \['sp_degree'\]"),
+])
+def test_the_config_refuses_the_same_inputs_in_both_engines(run, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        run(**kwargs)
+    assert runtime_threads() == []
+
+
+def test_latency_needs_emulate_latency_and_max_servers_caps_an_unlimited_n():
+    with pytest.raises(ConfigError, match="emulate_latency"):
+        RuntimeEngine().generate(TARGET, DRAFTER, [1], 5, latency=LatencyModel(target_decode=20, drafter_decode=1))
+    with pytest.raises(ConfigError, match="max_servers"):
+        RuntimeEngine(max_servers=0)
+    with pytest.raises(ConfigError, match="emulate_latency"):
+        RuntimeEngine(emulate_latency=1)  # type: ignore[arg-type]
+    capped = RuntimeEngine(max_servers=2, emulate_latency=True).generate(
+        TARGET, DRAFTER, [1], 12, lookahead=2, seed=8, latency=LatencyModel(target_decode=20, drafter_decode=1))
+    assert capped.params["num_target_servers"] == 2
+    assert {r.server for r in capped.trace if r.start is not None and r.server.startswith("target")} \
+        <= {"target:0", "target:1"}
+    assert capped.tokens == generate(TARGET, DRAFTER, [1], 12, lookahead=2, seed=8).tokens

@@ -49,7 +49,7 @@ def test_raising_or_nan_forward_ends_generation(algorithm, side, fault, message)
     bad = Faulty(fault)
     target, drafter = (bad, GOOD) if side == "target" else (GOOD, bad)
     with pytest.raises(GenerationError, match=message):
-        RuntimeEngine().generate(target, drafter, [1], 30, algorithm=algorithm, sp_degree=3)
+        RuntimeEngine().generate(target, drafter, [1], 30, algorithm=algorithm, num_target_servers=3)
     assert runtime_threads() == []  # every server thread has exited
 
 
@@ -61,7 +61,7 @@ def test_hung_forward_times_out_and_leaves_only_its_daemon_thread(side):
     engine = RuntimeEngine(forward_timeout_s=0.3)
     try:
         with pytest.raises(GenerationError, match=r"forward_timeout_s=0\.3"):
-            engine.generate(target, drafter, [1], 30, algorithm="dsi", sp_degree=1)
+            engine.generate(target, drafter, [1], 30, algorithm="dsi", num_target_servers=1)
         left = runtime_threads()
         assert len(left) == 1 and left[0].daemon  # the hung one only, and it cannot block exit
         assert left[0].name == ("dsi-target:0" if side == "target" else "dsi-drafter")
@@ -75,7 +75,7 @@ def test_hung_forward_times_out_and_leaves_only_its_daemon_thread(side):
 def test_a_failed_generation_leaves_the_engine_usable():
     with pytest.raises(GenerationError):
         RuntimeEngine().generate(Faulty("raise", after=0), GOOD, [1], 5)
-    result = RuntimeEngine().generate(GOOD, GOOD, [1], 5, algorithm="dsi", sp_degree=2)
+    result = RuntimeEngine().generate(GOOD, GOOD, [1], 5, algorithm="dsi", num_target_servers=2)
     assert len(result.tokens) == 5
 
 
@@ -91,10 +91,10 @@ def test_hung_forward_whose_result_is_not_needed_still_fails_the_generation():
     hanging = Faulty("hang", after=0)
     hanging.model, hanging.vocab_size = pair.target, pair.target.vocab_size
     replicas = (ReferenceModelAdapter(pair.target), hanging)  # server i runs replicas[i % 2]
-    engine = RuntimeEngine(forward_timeout_s=0.5, target_replicas=replicas)
+    engine = RuntimeEngine(forward_timeout_s=0.5, target_replicas=replicas, emulate_latency=True)
     try:
         with pytest.raises(GenerationError, match="dsi-target:1 did not finish"):
-            engine.generate(hanging, pair.drafter, [1], 3, lookahead=1, sp_degree=2,
+            engine.generate(hanging, pair.drafter, [1], 3, lookahead=1, num_target_servers=2,
                             latency=LatencyModel(target_decode=50, drafter_decode=1))
     finally:
         hanging.release.set()

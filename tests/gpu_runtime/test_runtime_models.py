@@ -74,8 +74,8 @@ def test_hf_models_agree_with_reference_through_the_runtime():
     target, drafter = tiny_hf_models()
     assert as_runtime_model(target) is target
     for seed, mode in ((0, "sample"), (1, "greedy")):
-        expected = generate(target, drafter, [3, 5], 10, lookahead=3, sp_degree=3, seed=seed, mode=mode)
-        got = jittery_engine(seed).generate(target, drafter, [3, 5], 10, lookahead=3, sp_degree=3,
+        expected = generate(target, drafter, [3, 5], 10, lookahead=3, num_target_servers=3, seed=seed, mode=mode)
+        got = jittery_engine(seed).generate(target, drafter, [3, 5], 10, lookahead=3, num_target_servers=3,
                                             seed=seed, mode=mode, latency=FAST_LATENCY)
         assert got.tokens == expected.tokens
         assert replay_cache(got.trace) == []

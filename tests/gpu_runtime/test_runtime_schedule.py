@@ -34,7 +34,7 @@ def test_the_kc_boundary_case_of_the_scheduler_issue() -> None:
     Its neighbour off the boundary (c = 3/10) agreed already."""
     pair = SyntheticAcceptancePair(16, 0.6, seed=1)
     for c in (Fraction(1, 3), Fraction(3, 10)):
-        request = EngineRequest(pair.target, pair.drafter, (1,), 25, lookahead=3, sp_degree=1,
+        request = EngineRequest(pair.target, pair.drafter, (1,), 25, lookahead=3, num_target_servers=1,
                                 latency=LatencyModel(target_decode=10, drafter_decode=10 * c), seed=2)
         check_schedule_agreement(RuntimeAdapter(time_unit_s=1e-3), request)
 
@@ -42,7 +42,7 @@ def test_the_kc_boundary_case_of_the_scheduler_issue() -> None:
 def test_simultaneous_completions_are_one_instant() -> None:
     """k = 1, c = 1: each draft ends together with a target forward. All drafts accepted."""
     pair = AcceptancePathPair([True] * 10)
-    for n_servers in (1, 2, None):
-        request = EngineRequest(pair.target, pair.drafter, (0,), 10, lookahead=1, sp_degree=n_servers,
+    for num_target_servers in (1, 2, None):
+        request = EngineRequest(pair.target, pair.drafter, (0,), 10, lookahead=1, num_target_servers=num_target_servers,
                                 mode="greedy", latency=LatencyModel(target_decode=2, drafter_decode=2))
         check_schedule_agreement(RUNTIME, request)

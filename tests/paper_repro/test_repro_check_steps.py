@@ -49,7 +49,7 @@ def test_mutant_row_reports_the_kill_rate_and_names_survivors() -> None:
     assert row.verdict == "not reproduced" and row.ours.startswith("killed 1/2") and "bonus_dropped" in row.note
 
 
-BENCH = {"config": {"target_ms": 20.0, "drafter_ms": 2.0, "c": 0.1, "lookahead": 5, "sp_degree": 3,
+BENCH = {"config": {"target_ms": 20.0, "drafter_ms": 2.0, "c": 0.1, "lookahead": 5, "num_target_servers": 3,
                     "acceptance": 0.8, "tokens": 100, "runs": 3},
          "speedup": {"measured_dsi_over_si": 1.25, "predicted_dsi_over_si": 1.27,
                      "measured_dsi_over_nonsi": 3.1, "predicted_dsi_over_nonsi": 3.2},
@@ -79,7 +79,7 @@ def test_runtime_rows_of_a_real_bench_with_a_broken_runtime_are_not_reproduced(m
     class OffByOne(RuntimeEngine):
         def generate(self, *args, **kwargs):
             result = super().generate(*args, **kwargs)
-            if kwargs.get("algorithm") != "dsi":
+            if result.algorithm != "dsi":
                 return result
             return dataclasses.replace(result, tokens=(*result.tokens[:-1], (result.tokens[-1] + 1) % 64))
 

@@ -157,9 +157,9 @@ def test_recheck_flags_a_real_excess_and_clears_noise() -> None:
     comparison = {"exact_slower": [{"c": 0.1, "a": 0.5, "ratio": 1.01}]}
     paper = _one_cell("paper", 0.1, 0.5, 2)
     real = heatmaps.recheck_exact_slower(comparison, _one_cell("exact", 0.1, 0.5, 20), paper,
-                                         sp_degree=7, tokens=200, repeats=200)
+                                         num_target_servers=7, tokens=200, repeats=200)
     noise = heatmaps.recheck_exact_slower(comparison, _one_cell("exact", 0.1, 0.5, 2), paper,
-                                          sp_degree=7, tokens=200, repeats=200)
+                                          num_target_servers=7, tokens=200, repeats=200)
     assert real[0]["significant"] and real[0]["excess"] > 4 * real[0]["se"]
     assert not noise[0]["significant"] and noise[0]["ratio"] <= 1.0
     assert (real[0]["k_exact"], real[0]["k_paper"]) == (20, 2)

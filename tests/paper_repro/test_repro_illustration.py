@@ -60,7 +60,7 @@ def test_comparison_rows_cover_every_case_algorithm_and_time(counts: dict) -> No
     assert mismatches == [("worst", "si", 56), ("worst", "si", 64)]
 
 
-@pytest.mark.parametrize("field,value", [("lookahead", 0), ("sp_degree", -1), ("tokens", 1.5),
+@pytest.mark.parametrize("field,value", [("lookahead", 0), ("num_target_servers", -1), ("tokens", 1.5),
                                          ("target_latency", True)])
 def test_config_rejects_invalid_values(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field):

@@ -73,7 +73,7 @@ def test_simulate_rows_skips_and_returns_unmeasured_rows() -> None:
     assert [c.verdict for c in claims[:-1]] == ["finding", "finding"]
 
 
-@pytest.mark.parametrize("field", ["sp_degree", "tokens", "max_lookahead", "repeats", "refine"])
+@pytest.mark.parametrize("field", ["num_target_servers", "tokens", "max_lookahead", "repeats", "refine"])
 def test_table_config_rejects_non_positive_values(field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         TableConfig(**{field: 0})

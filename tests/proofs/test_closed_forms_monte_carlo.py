@@ -89,7 +89,7 @@ def test_exact_model_dsi_rate(c: float, a: float, k: int, N: int | None) -> None
 
 @pytest.mark.parametrize(("c", "a", "k"), [(0.1, 0.8, 3), (0.2, 0.5, 5), (0.4, 0.9, 2)])
 def test_paper_model_dsi_rate(c: float, a: float, k: int) -> None:
-    runs = paper_latencies(c, a, k, tokens=S, repeats=PATHS, seed=7, sp_degree=None)
+    runs = paper_latencies(c, a, k, tokens=S, repeats=PATHS, seed=7, num_target_servers=None)
     _assert_close(runs["dsi"], float(dsi_paper_rate_small_c(a, c, k)),
                   _bias(lambda n: paper_dsi_expected_latency(c, a, k, n)), "DSI paper")
     _assert_close(runs["si"], float(si_rate(a, c, k)), _bias(lambda n: si_expected_latency(c, a, k, n)), "SI paper")

@@ -32,7 +32,7 @@ def test_dsi_never_slower_than_nonsi_and_si_with_two_servers(case: tuple) -> Non
     pair = AcceptancePathPair(accept)
     kwargs = {"mode": "greedy", "latency": LatencyModel.time_units(c), "lookahead": k}
     S = len(accept)
-    dsi = generate(pair.target, pair.drafter, [0], S, algorithm="dsi", sp_degree=N, **kwargs)
+    dsi = generate(pair.target, pair.drafter, [0], S, algorithm="dsi", num_target_servers=N, **kwargs)
     si = generate(pair.target, pair.drafter, [0], S, algorithm="si", **kwargs)
     assert dsi.latency <= S
     if N >= 2:

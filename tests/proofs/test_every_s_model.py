@@ -28,7 +28,7 @@ from reference.toy_models import AcceptancePathPair
 
 def _run(accept: list[bool], k: int, c: Fraction, N: int | None, algorithm: str = "dsi"):
     pair = AcceptancePathPair(accept)
-    extra = {"sp_degree": N} if algorithm == "dsi" else {}
+    extra = {"num_target_servers": N} if algorithm == "dsi" else {}
     return generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k,
                     mode="greedy", latency=LatencyModel.time_units(c), **extra)
 

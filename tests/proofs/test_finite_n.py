@@ -29,7 +29,7 @@ def servers_needed(k: int, c: Fraction) -> int:
 
 def _run(accept: list[bool], k: int, c: Fraction, N: int | None):
     pair = AcceptancePathPair(accept)
-    return generate(pair.target, pair.drafter, [0], len(accept), lookahead=k, sp_degree=N, mode="greedy",
+    return generate(pair.target, pair.drafter, [0], len(accept), lookahead=k, num_target_servers=N, mode="greedy",
                     latency=LatencyModel.time_units(c))
 
 

@@ -81,7 +81,7 @@ def test_round_decomposition_equals_whole_paths(S: int, k: int, N: int) -> None:
         for bits in paths:
             pair = AcceptancePathPair(list(bits))
             dsi = generate(pair.target, pair.drafter, [0], S, algorithm="dsi", lookahead=k,
-                           sp_degree=N, mode="greedy", latency=latency)
+                           num_target_servers=N, mode="greedy", latency=latency)
             si = generate(pair.target, pair.drafter, [0], S, algorithm="si", lookahead=k,
                           mode="greedy", latency=latency)
             rounds = _rounds(bits)

@@ -85,7 +85,7 @@ def test_exact_law_of_a_stopped_sequence_on_the_reference() -> None:
     # (0,) = 1/4, (1, 0) = 3/16, (1, 1) = 9/16
     target = RationalTabularLM.from_weights([[1, 3]], order=0)
     drafter = RationalTabularLM.from_weights([[1, 1]], order=0)
-    request = EngineRequest(target, drafter, (1,), 2, lookahead=2, sp_degree=2, stop_tokens=frozenset({0}))
+    request = EngineRequest(target, drafter, (1,), 2, lookahead=2, num_target_servers=2, stop_tokens=frozenset({0}))
     law = engine_sequence_law(ReferenceEngine(), request, target, drafter, 2)
     assert law == {(0,): F(1, 4), (1, 0): F(3, 16), (1, 1): F(9, 16)}
 

@@ -28,16 +28,16 @@ DRAFTER = MixtureDrafter(TARGET, overlap=0.6)
 @pytest.mark.parametrize("algorithm", ["dsi", "si", "nonsi", "plain"])
 def test_reference_engine_equals_reference_generate(algorithm: str) -> None:
     latency = LatencyModel.time_units("1/3", target_prefill=2, jitter="1/2", jitter_seed=9)
-    expected = generate(TARGET, DRAFTER, [1, 2], 15, algorithm=algorithm, lookahead=3, sp_degree=2,
+    expected = generate(TARGET, DRAFTER, [1, 2], 15, algorithm=algorithm, lookahead=3, num_target_servers=2,
                         seed=77, latency=latency, temperature=0.8, top_k=4)
     got = ReferenceEngine().generate(EngineRequest(TARGET, DRAFTER, (1, 2), 15, algorithm=algorithm,
-                                                   lookahead=3, sp_degree=2, seed=77, latency=latency,
+                                                   lookahead=3, num_target_servers=2, seed=77, latency=latency,
                                                    temperature=0.8, top_k=4))
     assert (got.tokens, got.times) == (expected.tokens, expected.times)
 
 
 def test_injecting_the_canonical_uniforms_changes_nothing() -> None:
-    request = EngineRequest(TARGET, DRAFTER, (0,), 10, seed=5, lookahead=2, sp_degree=3)
+    request = EngineRequest(TARGET, DRAFTER, (0,), 10, seed=5, lookahead=2, num_target_servers=3)
     plain = ReferenceEngine().generate(request)
     injected = ReferenceEngine().generate(request.but(uniforms=lambda i, s: u(5, i, s)))
     assert injected.tokens == plain.tokens
@@ -56,7 +56,7 @@ def test_unknown_engines_are_refused(spec: str) -> None:
         get_engine(spec)
 
 
-@pytest.mark.parametrize(("field", "value"), [("max_new_tokens", 0), ("lookahead", 0), ("sp_degree", 0),
+@pytest.mark.parametrize(("field", "value"), [("max_new_tokens", 0), ("lookahead", 0), ("num_target_servers", 0),
                                               ("algorithm", "fast"), ("seed", -1)])
 def test_invalid_requests_are_refused(field: str, value: object) -> None:
     kwargs = {"target": TARGET, "drafter": DRAFTER, "prompt": (0,), "max_new_tokens": 3, field: value}
@@ -67,7 +67,7 @@ def test_invalid_requests_are_refused(field: str, value: object) -> None:
 def test_runtime_adapter_matches_the_reference_tokens() -> None:
     from properties.runtime_adapter import RuntimeAdapter
 
-    request = EngineRequest(TARGET, DRAFTER, (1,), 8, lookahead=2, sp_degree=2, seed=11)
+    request = EngineRequest(TARGET, DRAFTER, (1,), 8, lookahead=2, num_target_servers=2, seed=11)
     runtime = RuntimeAdapter()
     assert runtime.capabilities.canonical and not runtime.capabilities.virtual_time
     for algorithm in ("dsi", "si", "nonsi"):
@@ -100,3 +100,19 @@ def test_statistical_cases_fall_back_to_the_engines_speculative_algorithm() -> N
 
     assert speculative_algorithm(SIOnly(), "dsi") == "si"
     assert speculative_algorithm(ReferenceEngine(), "dsi") == "dsi"
+
+
+def test_an_engine_request_holds_one_generation_config() -> None:
+    from reference.config import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=4, lookahead=2, num_target_servers=3)
+    request = EngineRequest(TARGET, DRAFTER, [1], config=config)
+    assert request.config is config and request.prompt == (1,)
+    assert (request.lookahead, request.num_target_servers, request.sampling) == (2, 3, config.sampling)
+    changed = request.but(algorithm="si", prompt=(0,))
+    assert changed.config == config.but(algorithm="si") and changed.prompt == (0,)
+    assert EngineRequest(TARGET, DRAFTER, [1], 4).config == GenerationConfig(max_new_tokens=4)  # one default each
+    with pytest.raises(ConfigError, match="got True"):
+        EngineRequest(TARGET, DRAFTER, [1], 4, num_target_servers=True)
+    with pytest.raises(AttributeError):
+        request.no_such_field  # noqa: B018

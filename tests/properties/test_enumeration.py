@@ -24,7 +24,7 @@ def test_cells_partition_the_unit_cube() -> None:
 def test_reference_law_of_two_tokens_equals_the_target_law() -> None:
     target = RationalTabularLM.from_weights([[1, 3], [2, 2]], order=1)
     drafter = RationalTabularLM.from_weights([[3, 1], [1, 0]], order=1)
-    request = EngineRequest(target, drafter, (0,), 2, algorithm="dsi", lookahead=2, sp_degree=2)
+    request = EngineRequest(target, drafter, (0,), 2, algorithm="dsi", lookahead=2, num_target_servers=2)
     law = engine_sequence_law(ReferenceEngine(), request, target, drafter, 2)
     # prompt ends in 0: x0 ~ (1/4, 3/4); then row of x0: (1/4,3/4) or (1/2,1/2)
     assert law == {(0, 0): F(1, 16), (0, 1): F(3, 16), (1, 0): F(3, 8), (1, 1): F(3, 8)}

@@ -50,7 +50,7 @@ def test_prefill_counterexample_to_pathwise_dominance() -> None:
     """
     model = TabularLM(2, order=0, seed=0)
     latency = LatencyModel.time_units(F(1, 2), target_prefill=4, drafter_prefill=2)
-    request = EngineRequest(model, model, (0,), 2, lookahead=1, sp_degree=2, latency=latency)
+    request = EngineRequest(model, model, (0,), 2, lookahead=1, num_target_servers=2, latency=latency)
     engine = ReferenceEngine()
     assert engine.generate(request.but(algorithm="nonsi")).times == (4, 5)
     assert engine.generate(request.but(algorithm="dsi")).times == (4, 6)
@@ -64,7 +64,7 @@ def test_warm_start_removes_the_prefill_counterexample() -> None:
     warm_start_dominance property)."""
     model = TabularLM(2, order=0, seed=0)
     latency = LatencyModel.time_units(F(1, 2), target_prefill=4, drafter_prefill=2)
-    request = EngineRequest(model, model, (0,), 2, lookahead=1, sp_degree=2, latency=latency)
+    request = EngineRequest(model, model, (0,), 2, lookahead=1, num_target_servers=2, latency=latency)
     engine = ReferenceEngine()
     assert engine.generate(request.but(warm_start=True)).times == (4, 5)
     check_latency_dominance(engine, request.but(warm_start=True), against_si=False)

@@ -41,7 +41,7 @@ CLOSE_DRAFTER = MixtureDrafter(WHOLE_PREFIX, overlap=0.9)
 
 
 def _exact(engine: Engine) -> None:
-    request = EngineRequest(EXACT_TARGET, EXACT_DRAFTER, (0,), 2, algorithm="dsi", lookahead=2, sp_degree=2)
+    request = EngineRequest(EXACT_TARGET, EXACT_DRAFTER, (0,), 2, algorithm="dsi", lookahead=2, num_target_servers=2)
     check_exact_sequence_law(engine, request, EXACT_TARGET, EXACT_DRAFTER, 2)
 
 
@@ -63,7 +63,7 @@ def _greedy_acceptances(engine: Engine) -> None:
 def _timing(engine: Engine) -> None:
     for seed in range(3):
         check_exact_timing(engine, EngineRequest(TABULAR, MixtureDrafter(TABULAR, overlap=0.3), (0,), 12,
-                                                 lookahead=3, sp_degree=2, seed=seed,
+                                                 lookahead=3, num_target_servers=2, seed=seed,
                                                  latency=LatencyModel.time_units("1/8")))
 
 
@@ -98,7 +98,8 @@ class _Row:
 #: p(1) exceeds p(0) by 2e-7: argmax is 1; in float16 both round to 0.4502 and argmax is 0.
 NEAR_TIE = _Row([0.45, 0.45 + 2e-7, 0.1 - 2e-7])
 LONG_TARGET = TabularLM(4, order=None, seed=3)
-LONG = EngineRequest(LONG_TARGET, MixtureDrafter(LONG_TARGET, overlap=0.8), (1,), 160, lookahead=3, sp_degree=3)
+LONG = EngineRequest(LONG_TARGET, MixtureDrafter(LONG_TARGET, overlap=0.8), (1,), 160, lookahead=3,
+                     num_target_servers=3)
 
 
 def _stop(engine: Engine) -> None:
@@ -124,7 +125,7 @@ def _processed(engine: Engine) -> None:
     # rows (3/8, 3/8, 1/4) and (1/2, 1/4, 1/4): ties at top-k boundaries, masses reaching top-p exactly
     target = RationalTabularLM.from_weights([[3, 3, 2], [4, 2, 2], [2, 2, 4]], order=1)
     drafter = RationalTabularLM.from_weights([[2, 4, 2], [2, 2, 4], [4, 2, 2]], order=1)
-    request = EngineRequest(target, drafter, (0,), 1, algorithm="dsi", lookahead=2, sp_degree=2)
+    request = EngineRequest(target, drafter, (0,), 1, algorithm="dsi", lookahead=2, num_target_servers=2)
     check_processed_law(engine, request, target, drafter, 1, {"temperature": 2.0, "top_k": 2, "top_p": 0.5})
 
 
@@ -263,7 +264,7 @@ def test_timing_only_mutants_are_killed_by_latency_properties_in_the_harness(nam
 
 
 def test_timing_only_mutants_keep_the_tokens() -> None:
-    request = EngineRequest(TABULAR, MIXTURE, (0,), 12, lookahead=2, sp_degree=2, seed=3,
+    request = EngineRequest(TABULAR, MIXTURE, (0,), 12, lookahead=2, num_target_servers=2, seed=3,
                             latency=LatencyModel.time_units(Fraction(1, 4)))
     expected = ReferenceEngine().generate(request).tokens
     for name in ("bonus_dropped", "stale_task_not_cancelled", "no_frontier_chain"):

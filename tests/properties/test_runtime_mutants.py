@@ -22,12 +22,12 @@ WHOLE_PREFIX = TabularLM(4, order=None, seed=1)
 CLOSE_DRAFTER = MixtureDrafter(WHOLE_PREFIX, overlap=0.7)
 
 
-def _agreement(n_servers: int | None, c: Fraction) -> Callable[[Engine], None]:
+def _agreement(num_target_servers: int | None, c: Fraction) -> Callable[[Engine], None]:
     """Rejections while drafts and windows run (c = 2/5) or at equal deadlines (c = 1/2)."""
     def check(engine: Engine) -> None:
         for seed in range(3):
             check_schedule_agreement(engine, EngineRequest(PAIR.target, PAIR.drafter, (1,), 14, lookahead=2,
-                                                           sp_degree=n_servers, seed=seed,
+                                                           num_target_servers=num_target_servers, seed=seed,
                                                            latency=LatencyModel.time_units(c)))
     return check
 
@@ -35,7 +35,7 @@ def _agreement(n_servers: int | None, c: Fraction) -> Callable[[Engine], None]:
 def _trajectory(engine: Engine) -> None:
     for seed in range(4):
         check_trajectory_equality(engine, EngineRequest(WHOLE_PREFIX, CLOSE_DRAFTER, (0,), 12, lookahead=3,
-                                                        sp_degree=3, seed=seed,
+                                                        num_target_servers=3, seed=seed,
                                                         latency=LatencyModel.time_units("1/4")))
 
 

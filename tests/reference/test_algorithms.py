@@ -26,7 +26,7 @@ def test_all_algorithms_emit_identical_tokens(seed, vocab, order, overlap, k, N,
     target = TabularLM(vocab, order=order, seed=seed)
     drafter = MixtureDrafter(target, overlap=overlap, seed=seed + 1)
     latency = LatencyModel(target_decode=1, drafter_decode=c, jitter=jitter, jitter_seed=seed)
-    runs = [generate(target, drafter, [seed % vocab], S, algorithm=alg, lookahead=k, sp_degree=N, mode=mode,
+    runs = [generate(target, drafter, [seed % vocab], S, algorithm=alg, lookahead=k, num_target_servers=N, mode=mode,
                      seed=seed, latency=latency, preemptive=preemptive) for alg in ("nonsi", "si", "dsi")]
     assert runs[0].tokens == runs[1].tokens == runs[2].tokens
     assert len(runs[0].tokens) == S
@@ -43,7 +43,7 @@ def test_greedy_dsi_equals_target_greedy_decode(seed, k, N, S):
         token = int(np.argmax(target.next_token_probs(prefix)))
         expected.append(token)
         prefix.append(token)
-    out = generate(target, drafter, [1, 2], S, lookahead=k, sp_degree=N, mode="greedy", seed=seed)
+    out = generate(target, drafter, [1, 2], S, lookahead=k, num_target_servers=N, mode="greedy", seed=seed)
     assert list(out.tokens) == expected
 
 
@@ -60,7 +60,7 @@ def test_greedy_dsi_equals_target_greedy_decode(seed, k, N, S):
 )
 def test_paper_illustration(acceptance, algorithm, expected):
     pair = SyntheticAcceptancePair(4, acceptance, seed=0)
-    out = generate(pair.target, pair.drafter, [0], 100, algorithm=algorithm, lookahead=1, sp_degree=7,
+    out = generate(pair.target, pair.drafter, [0], 100, algorithm=algorithm, lookahead=1, num_target_servers=7,
                    latency=ILLUSTRATION)
     assert [tokens_by(out, t) for t in TIMES] == expected
 
@@ -68,7 +68,7 @@ def test_paper_illustration(acceptance, algorithm, expected):
 def test_hand_computed_dsi_schedule():
     # k = 2, N = 2, c = 1/5; path: accept, reject, accept, accept, reject, accept (see docs/reference.md)
     pair = AcceptancePathPair([True, False, True, True, False, True])
-    out = generate(pair.target, pair.drafter, [0], 6, lookahead=2, sp_degree=2, mode="greedy",
+    out = generate(pair.target, pair.drafter, [0], 6, lookahead=2, num_target_servers=2, mode="greedy",
                    latency=LatencyModel.time_units(F(1, 5)))
     assert out.times == (F(1), F(7, 5), F(12, 5), F(14, 5), F(14, 5), F(19, 5))
     assert out.counters.accepted_drafts == 4 and out.counters.rejected_drafts == 2
@@ -84,10 +84,11 @@ def test_si_hand_computed_and_trace():
     assert [task.kind for task in out.trace if task.server == "target:0"] == ["verify", "verify"]
 
 
-def test_servers_never_exceed_sp_degree_and_cancellations_are_traced():
+def test_servers_never_exceed_num_target_servers_and_cancellations_are_traced():
     target = TabularLM(4, order=1, seed=3)
     drafter = MixtureDrafter(target, overlap=0.6)
-    out = generate(target, drafter, [0], 60, lookahead=2, sp_degree=3, latency=LatencyModel.time_units(F(1, 10)))
+    out = generate(target, drafter, [0], 60, lookahead=2, num_target_servers=3,
+                   latency=LatencyModel.time_units(F(1, 10)))
     assert max_concurrent_target_tasks(out.trace) <= 3
     assert out.counters.cancelled_tasks == sum(1 for t in out.trace if t.cancelled is not None and t.kind != "draft")
     assert out.counters.rejected_drafts > 0 and out.counters.cancelled_tasks > 0
@@ -96,11 +97,11 @@ def test_servers_never_exceed_sp_degree_and_cancellations_are_traced():
 def test_stop_token_ends_generation_at_its_position():
     target = TabularLM(3, order=1, seed=11)
     drafter = MixtureDrafter(target, overlap=0.9)
-    full = generate(target, drafter, [0], 40, seed=2, sp_degree=4)
+    full = generate(target, drafter, [0], 40, seed=2, num_target_servers=4)
     stop = full.tokens[5]
     first = full.tokens.index(stop)
     for algorithm in ("dsi", "si", "nonsi"):
-        out = generate(target, drafter, [0], 40, seed=2, sp_degree=4, stop_tokens=[stop], algorithm=algorithm)
+        out = generate(target, drafter, [0], 40, seed=2, num_target_servers=4, stop_tokens=[stop], algorithm=algorithm)
         assert out.tokens == full.tokens[: first + 1]
         assert out.latency == out.times[-1]
 
@@ -108,7 +109,7 @@ def test_stop_token_ends_generation_at_its_position():
 def _latencies(accept, k, N, c):
     pair = AcceptancePathPair(accept)
     latency = LatencyModel.time_units(c)
-    return {alg: generate(pair.target, pair.drafter, [0], len(accept), algorithm=alg, lookahead=k, sp_degree=N,
+    return {alg: generate(pair.target, pair.drafter, [0], len(accept), algorithm=alg, lookahead=k, num_target_servers=N,
                           mode="greedy", latency=latency).latency for alg in ("nonsi", "si", "dsi")}
 
 
@@ -172,7 +173,7 @@ def test_torch_module_adapter_acts_as_a_reference_model():
     target, drafter = TorchModuleLM(TinyLM(), vocab), TorchModuleLM(TinyLM(), vocab)
     probs = target.next_token_probs([1, 2, 3])
     assert probs.dtype == np.float64 and probs.shape == (vocab,) and abs(probs.sum() - 1) < 1e-12
-    runs = [generate(target, drafter, [1, 2], 10, algorithm=alg, lookahead=3, sp_degree=2, seed=5)
+    runs = [generate(target, drafter, [1, 2], 10, algorithm=alg, lookahead=3, num_target_servers=2, seed=5)
             for alg in ("nonsi", "si", "dsi")]
     assert runs[0].tokens == runs[1].tokens == runs[2].tokens
 
@@ -187,7 +188,7 @@ def _prefill_latencies(accept, k, N, c, target_prefill, drafter_prefill, *, warm
     return {
         "nonsi": generate(pair.target, pair.drafter, [0], S, algorithm="nonsi", **common).latency,
         "si": generate(pair.target, pair.drafter, [0], S, algorithm="si", lookahead=k, **common).latency,
-        "dsi": generate(pair.target, pair.drafter, [0], S, lookahead=k, sp_degree=N, warm_start=warm_start,
+        "dsi": generate(pair.target, pair.drafter, [0], S, lookahead=k, num_target_servers=N, warm_start=warm_start,
                         **common).latency,
     }
 
@@ -227,13 +228,13 @@ def test_warm_start_can_lose_to_si_when_drafts_come_early():
 def test_warm_start_runs_one_warmup_per_other_server_and_needs_finite_servers():
     pair = SyntheticAcceptancePair(5, 0.6, seed=2)
     latency = LatencyModel.time_units(F(1, 4), target_prefill=3)
-    result = generate(pair.target, pair.drafter, [1], 12, lookahead=2, sp_degree=4, latency=latency,
+    result = generate(pair.target, pair.drafter, [1], 12, lookahead=2, num_target_servers=4, latency=latency,
                       warm_start=True)
     warmups = [r for r in result.trace if r.kind == "warmup"]
     assert sorted(r.server for r in warmups) == ["target:1", "target:2", "target:3"]
     assert all((r.start, r.end, r.prefill, r.cancelled) == (0, 3, True, None) for r in warmups)
-    assert result.tokens == generate(pair.target, pair.drafter, [1], 12, lookahead=2, sp_degree=4,
+    assert result.tokens == generate(pair.target, pair.drafter, [1], 12, lookahead=2, num_target_servers=4,
                                      latency=latency).tokens
     assert max_concurrent_target_tasks(result.trace) <= 4
-    with pytest.raises(ConfigError, match="warm_start needs a finite sp_degree"):
+    with pytest.raises(ConfigError, match="warm_start needs a finite num_target_servers"):
         generate(pair.target, pair.drafter, [1], 4, warm_start=True)

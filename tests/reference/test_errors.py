@@ -32,7 +32,7 @@ class FixedModel:
         ({"latency": lambda: LatencyModel(target_decode=1, drafter_decode=0)}, ConfigError, "drafter_decode must"),
         ({"latency": lambda: LatencyModel(target_decode=1, drafter_decode=1.5)}, ConfigError, "exceeds 1"),
         ({"lookahead": 0}, ConfigError, "lookahead k"),
-        ({"sp_degree": 0}, ConfigError, "sp_degree N"),
+        ({"num_target_servers": 0}, ConfigError, "num_target_servers N"),
         ({"max_new_tokens": 0}, ConfigError, "max_new_tokens"),
         ({"prompt": []}, ConfigError, "prompt is empty"),
         ({"prompt": [9]}, ConfigError, "outside"),

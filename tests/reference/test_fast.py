@@ -31,7 +31,7 @@ C_VALUES = [F(1, 100), F(1, 20), F(1, 10), F(3, 20), F(1, 5), F(1, 4), F(1, 3), 
 
 def _event_latency(accept, algorithm, k, N, c):
     pair = AcceptancePathPair(accept)
-    return generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k, sp_degree=N,
+    return generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k, num_target_servers=N,
                     mode="greedy", latency=LatencyModel.time_units(c)).latency
 
 
@@ -88,7 +88,7 @@ def test_queued_round_recurrence_equals_event_simulation_and_the_other_cases(c, 
     case (A, B, C), and to the vectorised recurrences where those apply."""
     queued = exact.queued_round_times(c, k, N, m)
     events = AcceptancePathPair([True] * m)
-    result = generate(events.target, events.drafter, [0], m, algorithm="dsi", lookahead=k, sp_degree=N,
+    result = generate(events.target, events.drafter, [0], m, algorithm="dsi", lookahead=k, num_target_servers=N,
                       mode="greedy", latency=LatencyModel.time_units(c))
     assert tuple(queued) == result.times
     assert np.allclose(exact.round_resolution_times(c, k, N, m), [float(t) for t in queued], atol=1e-9, rtol=0)
@@ -143,7 +143,7 @@ DSI_MC = {"c": F(1, 10), "a": 0.8, "k": 5, "N": 4, "S": 120, "paths": 8000, "see
 def _event_round_times(c: F, k: int, N: int, m: int) -> tuple[float, ...]:
     """``R_m(j)`` from the event simulation: the all-accepted round of length m."""
     pair = AcceptancePathPair([True] * m)
-    result = generate(pair.target, pair.drafter, [0], m, algorithm="dsi", lookahead=k, sp_degree=N,
+    result = generate(pair.target, pair.drafter, [0], m, algorithm="dsi", lookahead=k, num_target_servers=N,
                       mode="greedy", latency=LatencyModel.time_units(c))
     return tuple(float(t) for t in result.times)
 
@@ -220,7 +220,7 @@ def test_paper_model_monte_carlo_matches_its_dp():
     Φ(9.4 − 4.89) > 0.9999 (power 0.99 is reached at a shift of 0.165, 0.38 %).
     """
     c, a, k, S = 0.3, 0.6, 3, 60
-    runs = paper.paper_latencies(c, a, k, S, 20000, seed=3, sp_degree=None)["dsi"]
+    runs = paper.paper_latencies(c, a, k, S, 20000, seed=3, num_target_servers=None)["dsi"]
     z = abs(runs.mean() - paper_dsi_expected_latency(c, a, k, S)) / (runs.std(ddof=1) / math.sqrt(runs.size))
     assert z < 4.89
 
@@ -264,7 +264,7 @@ def test_grid_axes_and_validity():
      lambda: exact.dsi_latency(np.ones((1, 3), bool), 1, 0.0, 2),
      lambda: exact.dsi_latency(np.ones((1, 3), bool), 1, 0.1, 0),
      lambda: exact.si_latency(np.ones((1, 0), bool), 1, 0.1),
-     lambda: paper.paper_latencies(0.01, 0.5, 1, sp_degree=7),
+     lambda: paper.paper_latencies(0.01, 0.5, 1, num_target_servers=7),
      lambda: paper.paper_latencies(0.1, 1.5, 1),
      lambda: heatmap_grid("other"),
      lambda: si_time_per_token(0.1, 0.5, 0)],
@@ -306,14 +306,14 @@ def test_fast_simulators_with_messages_equal_the_event_simulation(accept, k, N, 
                             ("si", exact.si_latency(row, k, float(c), message=message)),
                             ("nonsi", exact.nonsi_latency(row, message=message))):
         event = generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k,
-                         sp_degree=N, mode="greedy", latency=latency).latency
+                         num_target_servers=N, mode="greedy", latency=latency).latency
         assert math.isclose(fast[0], float(event), abs_tol=1e-9), algorithm
 
 
 def test_paper_model_with_messages_pays_them_per_target_forward():
     """SI: Σ (kk·c + 1 + μ) over iterations; DSI: segments in units of 1 + μ; non-SI: S (1 + μ)."""
     c, a, k, S, mu = 0.2, 0.6, 3, 40, 0.5
-    with_messages = paper.paper_latencies(c, a, k, S, 50, seed=1, sp_degree=None, message=mu)
+    with_messages = paper.paper_latencies(c, a, k, S, 50, seed=1, num_target_servers=None, message=mu)
     draws = paper.geometric_draws(a, S, 50, 1)
     drafted, iterations = paper.si_totals(draws, k)
     seg_k, seg_tokens = paper.dsi_segments(draws, k)

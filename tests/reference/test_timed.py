@@ -24,7 +24,7 @@ C_VALUES = [F(1, 100), F(1, 10), F(1, 4), F(3, 10), F(1, 2), F(7, 10), F(1)]
 def _event(accept, algorithm, k, N, latency, **kwargs):
     pair = AcceptancePathPair(accept)
     return generate(pair.target, pair.drafter, [0], len(accept), algorithm=algorithm, lookahead=k,
-                    sp_degree=N, mode="greedy", latency=latency, **kwargs)
+                    num_target_servers=N, mode="greedy", latency=latency, **kwargs)
 
 
 @settings(max_examples=examples(200))

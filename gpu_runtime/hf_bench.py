@@ -1,10 +1,10 @@
-"""``python -m gpu_runtime.bench``: non-SI, SI and DSI with real Hugging Face models.
+"""``python -m gpu_runtime.hf_bench``: non-SI, SI and DSI with real Hugging Face models.
 
 For GPU machines (the CUDA path is not exercised in CI; CPU works for tiny models):
 
-    python -m gpu_runtime.bench --target lmsys/vicuna-7b-v1.3 --drafter double7/vicuna-68m \
-        --target-devices cuda:0,cuda:1,cuda:2 --drafter-device cuda:3 --sp 6 --k 5 \
-        --tokens 64 --prompt "Write a haiku about GPUs." --runs 5 --out results.json
+    python -m gpu_runtime.hf_bench --target lmsys/vicuna-7b-v1.3 --drafter double7/vicuna-68m \
+        --target-devices cuda:0,cuda:1,cuda:2 --drafter-device cuda:3 -N 6 -k 5 \
+        --max-new-tokens 64 --prompt "Write a haiku about GPUs." --runs 5 --out results.json
 
 Target server i runs on ``target-devices[i % len]`` with its own CUDA stream (several
 servers may share a GPU); one target replica is loaded per distinct device. No latency
@@ -27,7 +27,16 @@ from gpu_runtime.devices import DeviceBinding
 from gpu_runtime.engine import RuntimeEngine
 from gpu_runtime.hf import HFCausalLM, dtype_argument, load_config, load_pretrained, model_loading
 from reference.cli import OneLineErrorParser
-from reference.cli_args import MAX_COUNT, MAX_LOOKAHEAD, MAX_RUNTIME_SERVERS, MAX_TOKENS, integer
+from reference.cli_args import (
+    MAX_COUNT,
+    MAX_LOOKAHEAD,
+    MAX_RUNTIME_SERVERS,
+    MAX_TOKENS,
+    add_lookahead,
+    add_max_new_tokens,
+    add_num_target_servers,
+    integer,
+)
 from reference.errors import ConfigError, DSIError, FileFormatError, VocabularyMismatchError
 from reference.files import atomic_write_text, check_output_file
 from reference.generate import ALGORITHMS
@@ -47,16 +56,16 @@ def check_configs(target: str, drafter: str, *, trust_remote_code: bool) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineErrorParser(prog="python -m gpu_runtime.bench", description=__doc__.split("\n")[0])
+    p = OneLineErrorParser(prog="python -m gpu_runtime.hf_bench", description=__doc__.split("\n")[0])
     p.add_argument("--target", required=True, help="Hugging Face name or path of the target")
     p.add_argument("--drafter", required=True, help="Hugging Face name or path of the drafter")
     p.add_argument("--target-devices", default="cuda:0", help="comma-separated, e.g. cuda:0,cuda:1")
     p.add_argument("--drafter-device", default="cuda:0")
     p.add_argument("--dtype", default="bfloat16")
-    p.add_argument("--sp", type=integer(MAX_RUNTIME_SERVERS, minimum=1), default=None,
-                   help="target servers N (default: one per device)")
-    p.add_argument("--k", type=integer(MAX_LOOKAHEAD, minimum=1), default=5, help="lookahead")
-    p.add_argument("--tokens", type=integer(MAX_TOKENS, minimum=1), default=64)
+    add_num_target_servers(p, type=integer(MAX_RUNTIME_SERVERS, minimum=1), default=None,
+                           help="target servers N (default: one per device)")
+    add_lookahead(p, type=integer(MAX_LOOKAHEAD, minimum=1), default=5, help="lookahead k (default 5)")
+    add_max_new_tokens(p, type=integer(MAX_TOKENS, minimum=1), default=64, help="new tokens S (default 64)")
     p.add_argument("--prompt", default="The quick brown fox")
     p.add_argument("--prompt-ids", default=None, help="comma-separated token ids (skips the tokenizer)")
     p.add_argument("--mode", choices=("greedy", "sample"), default="greedy")
@@ -105,14 +114,14 @@ def run(args: argparse.Namespace) -> dict:
     stop = () if args.no_eos or eos is None else ((eos,) if isinstance(eos, int) else tuple(eos))
     engine = RuntimeEngine(target_devices=devices, drafter_device=args.drafter_device,
                            target_replicas=tuple(replicas[d] for d in devices), forward_timeout_s=600.0)
-    servers = args.sp or len(devices)
+    servers = args.num_target_servers or len(devices)
     results: dict = {}
     for alg in algorithms:
         latencies, last = [], None
         for _ in range(args.runs):
-            last = engine.generate(target, drafter, prompt, args.tokens, algorithm=alg, lookahead=args.k,
-                                   sp_degree=servers if alg == "dsi" else None, mode=args.mode,
-                                   seed=args.seed, stop_tokens=stop)
+            last = engine.generate(target, drafter, prompt, args.max_new_tokens, algorithm=alg,
+                                   lookahead=args.lookahead, num_target_servers=servers if alg == "dsi" else None,
+                                   mode=args.mode, seed=args.seed, stop_tokens=stop)
             latencies.append(last.latency)
         assert last is not None
         results[alg] = {"latency_s": statistics.median(latencies), "runs_s": latencies,
@@ -133,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.out is not None:
             atomic_write_text(args.out, out)  # complete or not at all
     except DSIError as exc:
-        sys.stderr.write(f"gpu_runtime.bench: error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+        sys.stderr.write(f"gpu_runtime.hf_bench: error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
         return 2
     if args.out is None:
         print(out)
