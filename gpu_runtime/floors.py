@@ -65,12 +65,18 @@ class Floors:
         return float(self.units(role, server, forward_index, prefill=prefill, positions=positions)) * self.time_unit_s
 
     def longest_s(self) -> float:
-        """An upper bound on one floor in seconds (for stall detection)."""
+        """A bound on one floor in seconds for stall detection: the longest latency (a target
+        decode at the last entry of the cost-by-positions table), plus messages, doubled for
+        jitter. Positions beyond the table extrapolate further; the stall limit adds
+        ``forward_timeout_s`` on top of this."""
         longest = 0.0
         if self.latency is not None:
             lat = self.latency
-            values = (lat.target_decode, lat.target_prefill, lat.drafter_decode, lat.drafter_prefill)
-            longest = float(max(v for v in values if v is not None)) * 2 * self.time_unit_s
+            decode = lat.target_decode * max((1, *lat.target_positions_cost))
+            values = (decode, lat.target_prefill, lat.drafter_decode, lat.drafter_prefill)
+            longest = float(max(v for v in values if v is not None) + max(lat.messages("target"),
+                                                                            lat.messages("drafter")))
+            longest *= 2 * self.time_unit_s
         return longest + self.extra_jitter_s
 
 

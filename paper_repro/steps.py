@@ -171,17 +171,19 @@ def table_step(context: StepContext) -> StepOutcome:
 
 
 def real_model_rows(folder: str | None) -> tuple[list[ClaimRow], list[str]]:
-    """The committed real-model measurement and run (read, never re-measured), if present."""
+    """The real-model measurement and run (read, never re-measured): from ``folder`` where it
+    has them (``dsi repro table --measure humaneval-smollm2`` writes one), else the committed ones."""
     import json
 
     from paper_repro.real_run import MEASUREMENTS_DIR, run_section
     from paper_repro.table import measured_here
 
-    base = Path(folder) if folder else MEASUREMENTS_DIR
     claims: list[ClaimRow] = []
     lines: list[str] = []
     for name, render in (("humaneval-smollm2.json", measured_here), ("humaneval-smollm2-run.json", run_section)):
-        path = base / name
+        path = Path(folder) / name if folder else MEASUREMENTS_DIR / name
+        if not path.is_file():  # a fresh measurement of one file: the other is the committed one
+            path = MEASUREMENTS_DIR / name
         if path.is_file():
             more_claims, more_lines = render(json.loads(path.read_text("utf-8")))
             claims += more_claims

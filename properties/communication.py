@@ -36,7 +36,7 @@ MESSAGE_SHARES = (Fraction(0), Fraction(1, 20), Fraction(1, 4), Fraction(1), Fra
 def message_requests(draw: st.DrawFn) -> EngineRequest:
     """Generation requests with decode latencies, no jitter, preemptive, and messages."""
     request = draw(pst.generation_requests(max_length=14, jitter=False, with_processing=False))
-    lat = request.latency or LatencyModel()
+    lat = request.latency
     dispatch, result = (draw(st.sampled_from(MESSAGE_SHARES)) * lat.target_decode for _ in range(2))
     return request.but(latency=LatencyModel(lat.target_decode, lat.drafter_decode, dispatch_latency=dispatch,
                                             result_latency=result),
@@ -53,7 +53,7 @@ def lengthened(lat: LatencyModel) -> LatencyModel:
 
 def check_message_latency(engine: Engine, request: EngineRequest) -> None:
     """The three checks of the module docstring on ``request`` (whose latency has messages)."""
-    lat = request.latency or LatencyModel()
+    lat = request.latency
     mu = lat.dispatch_latency + lat.result_latency
     setting = (f"N = {request.num_target_servers}, k = {request.lookahead}, S = {request.max_new_tokens}, target "
                f"{lat.target_decode}, drafter {lat.drafter_decode}, messages {lat.dispatch_latency} + "

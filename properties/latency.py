@@ -54,7 +54,7 @@ def scheduled(engine: Engine, request: EngineRequest) -> Result:
 
 def check_latency_dominance(engine: Engine, request: EngineRequest, *, against_si: bool = True) -> None:
     """``T_DSI ≤ T_nonSI`` (N ≥ 1) and, if ``against_si``, ``T_DSI ≤ T_SI`` (N ≥ 2) on the same path."""
-    lat = request.latency or LatencyModel()
+    lat = request.latency
     if lat.jitter:
         lat = LatencyModel(lat.target_decode, lat.drafter_decode, lat.target_prefill, lat.drafter_prefill)
     request = request.but(latency=lat, stop_tokens=frozenset())
@@ -151,7 +151,7 @@ def expected_dsi_times(engine: Engine, request: EngineRequest, path: list[bool])
 
 def check_exact_timing(engine: Engine, request: EngineRequest) -> None:
     """non-SI, SI and DSI resolution times equal their independent predictions."""
-    lat = request.latency or LatencyModel()
+    lat = request.latency
     decode = LatencyModel(lat.target_decode, lat.drafter_decode)
     prefill = LatencyModel(lat.target_decode, lat.drafter_decode, lat.target_prefill, lat.drafter_prefill)
     base = request.but(stop_tokens=frozenset(), temperature=1.0, top_k=None, top_p=None, preemptive=True)

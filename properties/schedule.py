@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -59,13 +60,13 @@ def schedule_requests(draw: st.DrawFn) -> EngineRequest:
     algorithm = draw(st.sampled_from(["dsi", "dsi", "dsi", "si", "nonsi", "plain"]))
     if draw(st.booleans()):  # long enough for several rounds (Hypothesis favours short ones)
         request = request.but(max_new_tokens=draw(st.sampled_from(range(8, 25))))
-    lat = request.latency or LatencyModel()
+    lat = request.latency
     if draw(st.booleans()):  # drafter latency on a kc = 1/n boundary (exact rational)
         n = draw(st.integers(1, 3))
         c = Fraction(1, request.lookahead * n)
-        lat = LatencyModel(lat.target_decode, lat.target_decode * c, lat.target_prefill,
-                           None if lat.drafter_prefill is None else min(lat.drafter_prefill, lat.target_decode),
-                           lat.jitter, lat.jitter_seed)
+        lat = replace(lat, drafter_decode=lat.target_decode * c,
+                      drafter_prefill=None if lat.drafter_prefill is None else min(lat.drafter_prefill,
+                                                                                  lat.target_decode))
     warm = algorithm == "dsi" and request.num_target_servers is not None and draw(st.booleans())
     V = request.target.vocab_size
     stops = frozenset(draw(st.sets(st.integers(0, V - 1), max_size=1)))

@@ -164,7 +164,7 @@ def _exact_acceptance(engine: Engine, case: tuple) -> None:
 
 
 def _decode_only(request: EngineRequest) -> EngineRequest:
-    lat = request.latency or LatencyModel()
+    lat = request.latency
     return request.but(latency=LatencyModel(lat.target_decode, lat.drafter_decode))
 
 

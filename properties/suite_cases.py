@@ -158,7 +158,7 @@ def vocab_mismatch_requests(draw: st.DrawFn) -> EngineRequest:
 def warm_start_requests(draw: st.DrawFn) -> EngineRequest:
     """Requests with prefill latencies (drafter's ≤ target's), finite N, warm start, no jitter."""
     request = draw(pst.generation_requests(max_length=14, jitter=False, with_processing=False))
-    lat = request.latency or LatencyModel()
+    lat = request.latency
     target_prefill = draw(st.fractions(min_value=1, max_value=8, max_denominator=4))
     drafter_prefill = draw(st.fractions(min_value=Fraction(1, 20), max_value=target_prefill, max_denominator=20))
     return request.but(latency=LatencyModel(lat.target_decode, lat.drafter_decode, target_prefill, drafter_prefill),

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 
+import numpy as np
+
 from reference.errors import ConfigError
 from reference.latency import LatencyModel
 from reference.processing import SamplingConfig
@@ -60,13 +62,14 @@ class GenerationConfig:
             raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
         _positive_int(self.lookahead, "lookahead k")
         _positive_int(self.num_target_servers, "num_target_servers N", allow_none=True)
-        check_seed(self.seed)
+        object.__setattr__(self, "seed", check_seed(self.seed))  # a Python int (numpy integers accepted)
         self.sampling  # noqa: B018 (validates mode, temperature, top-k, top-p)
         if isinstance(self.stop_tokens, str | bytes) or not isinstance(self.stop_tokens, Iterable):
             raise ConfigError(f"stop_tokens must be a collection of token ids, got {self.stop_tokens!r}")
         stops = frozenset(self.stop_tokens)
-        if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in stops):
+        if any(isinstance(t, bool) or not isinstance(t, int | np.integer) or t < 0 for t in stops):
             raise ConfigError(f"stop_tokens must be non-negative integers, got {sorted(stops, key=repr)!r}")
+        stops = frozenset(int(t) for t in stops)
         object.__setattr__(self, "stop_tokens", stops)
         if self.latency is None:  # SPEC §10.5: None means the default model (target 1, drafter 0.1)
             object.__setattr__(self, "latency", LatencyModel())

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -52,14 +53,14 @@ def to_fraction(value: Number, *, name: str = "value") -> Fraction:
     """
     if isinstance(value, bool):
         raise ConfigError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
     try:
         if isinstance(value, Fraction):
             return value
         if isinstance(value, int):
             return Fraction(value)
         if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                raise ConfigError(f"{name} must be finite, got {value!r}")
             return Fraction(repr(value))
         if isinstance(value, str):
             return Fraction(value)

@@ -93,7 +93,7 @@ class RankProxy:
             dispatch_s, result_s = floors.message_seconds(start.role)
             hold = job.deadline - result_s + self.link.offset  # in the rank's clock
             floor_s = floors.seconds(start.role, start.server, start.forward_index,
-                                     prefill=start.prefill) - dispatch_s - result_s
+                                     prefill=start.prefill, positions=start.positions) - dispatch_s - result_s
         q = self.pool.q_at_drafts(start.generated, start.first, start.last) if start.role == "target" else []
         ints = [0 if start.role == "target" else 1, start.first, start.last, int(start.kind == "warmup"),
                 len(start.generated), *start.generated]

@@ -115,11 +115,17 @@ def next_rejection(accept: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(index[:, ::-1], axis=1)[:, ::-1]
 
 
-def message_scale(message: Number) -> Number:
-    """``1 + μ``: a target forward's duration with messages (μ ≥ 0, target decode units)."""
-    if isinstance(message, bool) or not message >= 0:
+def message_scale(message: Number) -> Fraction:
+    """``1 + μ``: a target forward's duration with messages (μ ≥ 0 and finite, target decode
+    units), exactly (``message`` as :func:`reference.latency.to_fraction` reads it).
+
+    >>> message_scale("1/4")
+    Fraction(5, 4)
+    """
+    mu = to_fraction(message, name="message latency")
+    if mu < 0:
         raise ConfigError(f"message latency must be >= 0 target forwards, got {message!r}")
-    return 1 + message
+    return 1 + mu
 
 
 def nonsi_latency(accept: np.ndarray, message: Number = 0) -> np.ndarray:
@@ -378,7 +384,7 @@ def dsi_latency(accept: np.ndarray, k: int, c: Number, N: int | None = None,
     ``(1 + μ) · T(c / (1 + μ), 0)`` (module docstring)."""
     scale = message_scale(message)
     if scale != 1:
-        return float(scale) * dsi_latency(accept, k, c / scale, N)
+        return float(scale) * dsi_latency(accept, k, exact_c(c) / scale, N)
     accept, c = _check(accept, k, c, N)
     R = accept.shape[0]
     paths, js, ms = rounds_of(accept)

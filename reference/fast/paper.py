@@ -135,7 +135,7 @@ def paper_latencies(c: Number, a: float, k: int, tokens: int = 1000, repeats: in
     """
     scale = message_scale(message)
     if scale != 1:
-        scaled = paper_latencies(c / scale, a, k, tokens, repeats, seed, num_target_servers)
+        scaled = paper_latencies(exact_c(c) / scale, a, k, tokens, repeats, seed, num_target_servers)
         return {name: float(scale) * values for name, values in scaled.items()}
     exact = exact_c(c)
     if isinstance(k, bool) or int(k) != k or k < 1:

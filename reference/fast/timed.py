@@ -39,9 +39,10 @@ from reference.latency import LatencyModel
 class Durations:
     """Durations of a latency model without jitter as exact integers in ticks of 1/``denominator``.
 
-    Every latency (and ``target_decode · positions_cost(s)`` for every s, the extrapolated ones
-    included) is a multiple of the tick, so simultaneous events stay simultaneous (the tie rule
-    of SPEC §4.3 needs exact times) and the arithmetic is integer, not Fraction.
+    Every latency (``target_decode · positions_cost(s)`` for every s, the extrapolated ones
+    included, and the messages a forward pays) is a multiple of the tick, so simultaneous
+    events stay simultaneous (the tie rule of SPEC §4.3 needs exact times) and the arithmetic
+    is integer, not Fraction.
     """
 
     def __init__(self, latency: LatencyModel) -> None:
@@ -50,7 +51,8 @@ class Durations:
         self.latency = latency
         values = [latency.target_decode, latency.drafter_decode,
                   *(v for v in (latency.target_prefill, latency.drafter_prefill) if v is not None),
-                  *(latency.target_decode * v for v in latency.target_positions_cost)]
+                  *(latency.target_decode * v for v in latency.target_positions_cost),
+                  latency.messages("target"), latency.messages("drafter")]  # every duration adds these
         self.denominator = math.lcm(*(v.denominator for v in values))
         self._memo: dict[tuple[str, bool, int], int] = {}
 

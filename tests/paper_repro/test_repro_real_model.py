@@ -66,12 +66,17 @@ def test_run_section_totals_and_verdicts():
     assert bad[0].verdict == "not reproduced"
 
 
-def test_table_step_reads_committed_files(tmp_path):
-    assert real_model_rows(str(tmp_path)) == ([], [])  # nothing committed: nothing added
+def test_table_step_reads_the_folder_and_falls_back_to_the_committed_files(tmp_path):
+    committed_claims, committed_lines = real_model_rows(None)
+    assert len(committed_claims) == 3  # docs/measurements: the table measurement and the real run
+    assert real_model_rows(str(tmp_path)) == (committed_claims, committed_lines)  # empty folder
     (tmp_path / "humaneval-smollm2.json").write_text(json.dumps(MEASUREMENT))
+    claims, lines = real_model_rows(str(tmp_path))  # a fresh measurement beside the committed run
+    assert claims[0] != committed_claims[0] and claims[1:] == committed_claims[1:]
     (tmp_path / "humaneval-smollm2-run.json").write_text(json.dumps(_run()))
     claims, lines = real_model_rows(str(tmp_path))
     assert len(claims) == 3 and any("Measured here (CPU)" in line for line in lines)
+    assert claims[1:] != committed_claims[1:]
 
 
 def test_positions_fit_is_isotonic():

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -98,3 +99,29 @@ def test_simulate_json_contract():
     assert set(data["speedup"]) == {"dsi_over_si", "dsi_over_nonsi", "si_over_nonsi"}
     assert data["latency"]["nonsi"] == 200.0
     assert data["speedup"]["dsi_over_si"] == pytest.approx(data["latency"]["si"] / data["latency"]["dsi"])
+
+
+def test_generation_config_normalises_numpy_integers():
+    """Seeds and stop tokens given as numpy integers are accepted and stored as Python ints."""
+    from reference.config import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=4, seed=np.uint64(7), stop_tokens=[np.int64(3), 5])
+    assert type(config.seed) is int and config.seed == 7
+    assert config.stop_tokens == frozenset({3, 5}) and all(type(t) is int for t in config.stop_tokens)
+
+
+@pytest.mark.parametrize(("message", "match"), [(float("inf"), "finite"), (-0.5, ">= 0"), ("x", "message")])
+def test_message_latency_of_the_fast_model_is_validated(message, match):
+    from reference.fast import exact
+
+    with pytest.raises(ConfigError, match=match):
+        exact.dsi_latency(np.array([[True, False]]), 2, "1/10", 2, message=message)
+
+
+def test_message_latency_of_the_fast_model_accepts_exact_strings():
+    from reference.fast import exact
+
+    row = np.array([[True, True, False, True]])
+    # T(c, mu) = (1 + mu) T(c / (1 + mu), 0), with c and mu given as strings
+    assert exact.dsi_latency(row, 2, "1/10", 2, message="1/2") == pytest.approx(
+        1.5 * exact.dsi_latency(row, 2, Fraction(1, 15), 2))

@@ -32,13 +32,19 @@ def _event(accept, algorithm, k, N, latency, **kwargs):
        N=st.one_of(st.none(), st.integers(1, 5)), c=st.sampled_from(C_VALUES),
        target_prefill=st.one_of(st.none(), st.sampled_from([F(1), F(3, 2), F(4)])),
        drafter_prefill_factor=st.sampled_from([F(1), F(2), F(5)]),
-       warm=st.booleans(), preemptive=st.booleans())
-def test_timed_equals_event_simulation(accept, k, N, c, target_prefill, drafter_prefill_factor, warm, preemptive):
+       warm=st.booleans(), preemptive=st.booleans(),
+       positions_cost=st.sampled_from([(), (F(1), F(3, 2), F(2)), (F(1), F(8, 5), F(12, 7), F(27, 10))]),
+       messages=st.sampled_from([(F(0), F(0)), (F(1, 5), F(0)), (F(1, 2), F(1, 2)), (F(1, 7), F(2, 9))]))
+def test_timed_equals_event_simulation(accept, k, N, c, target_prefill, drafter_prefill_factor, warm, preemptive,
+                                       positions_cost, messages):
+    """The timed simulator against the event simulation (the virtual driver of the one scheduler),
+    with prefill, warm start, cost by positions and message latencies (SPEC §12, §13)."""
     drafter_prefill = None
     if target_prefill is not None:
         drafter_prefill = min(c * drafter_prefill_factor, target_prefill)
     latency = LatencyModel(target_decode=1, drafter_decode=c, target_prefill=target_prefill,
-                           drafter_prefill=drafter_prefill)
+                           drafter_prefill=drafter_prefill, target_positions_cost=positions_cost,
+                           dispatch_latency=messages[0], result_latency=messages[1])
     warm = warm and N is not None
     event = _event(accept, "dsi", k, N, latency, preemptive=preemptive, warm_start=warm)
     timed = dsi_time(accept, k, N, latency, preemptive=preemptive, warm_start=warm)
