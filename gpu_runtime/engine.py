@@ -34,7 +34,7 @@ from gpu_runtime.pool import ServerPool
 from gpu_runtime.request import RuntimeRequest
 from gpu_runtime.workers import Worker
 from reference.config import GenerationConfig, generation_config
-from reference.errors import ConfigError, GenerationError, VocabularyMismatchError
+from reference.errors import ConfigError, GenerationError, VocabularyMismatchError, check_count
 from reference.generate import ALGORITHMS
 from reference.latency import LatencyModel
 from reference.models import check_prompt
@@ -96,9 +96,7 @@ class RuntimeEngine:
         """Validate the settings that name a difference from the reference."""
         if not isinstance(self.emulate_latency, bool):
             raise ConfigError(f"emulate_latency must be True or False, got {self.emulate_latency!r}")
-        if self.max_servers is not None and (isinstance(self.max_servers, bool)
-                                             or not isinstance(self.max_servers, int) or self.max_servers < 1):
-            raise ConfigError(f"max_servers must be an integer >= 1 or None, got {self.max_servers!r}")
+        check_count(self.max_servers, "max_servers", allow_none=True)
 
     @property
     def capabilities(self) -> dict:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 
 
 def lookup_draft(prefix: Sequence[int], max_ngram: int = 3) -> int:
@@ -54,8 +54,7 @@ class PromptLookupDrafter:
     def __init__(self, vocab_size: int, *, max_ngram: int = 3) -> None:
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
             raise ConfigError(f"vocab_size must be a positive integer, got {vocab_size!r}")
-        if isinstance(max_ngram, bool) or not isinstance(max_ngram, int) or max_ngram < 1:
-            raise ConfigError(f"max_ngram must be an integer >= 1, got {max_ngram!r}")
+        check_count(max_ngram, "max_ngram")
         self.vocab_size = vocab_size
         self.max_ngram = max_ngram
 

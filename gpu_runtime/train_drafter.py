@@ -45,7 +45,7 @@ from gpu_runtime import humaneval, smollm2
 from gpu_runtime.gguf_cache import file_sha256, smollm2_gguf
 from gpu_runtime.llama import LlamaStack
 from gpu_runtime.trained_drafter import DEFAULT_WEIGHTS, adapter_init, build, save_weights
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 
 #: Standard-library modules whose sources are training text (read in this order).
 STDLIB_MODULES = ("textwrap", "string", "heapq", "bisect", "fractions", "statistics", "functools",
@@ -69,9 +69,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("exit_layer", "subset_size", "chunk_tokens", "max_tokens", "epochs", "teacher_top",
                      "threads", "held_out_problems"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+            check_count(getattr(self, name), name)
         if not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 from paper_repro.report import ClaimRow
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.generate import generate
 from reference.latency import LatencyModel
 from reference.results import Result, tokens_by
@@ -64,9 +64,7 @@ class IllustrationConfig:
 
     def __post_init__(self) -> None:
         for name in ("target_latency", "drafter_latency", "lookahead", "num_target_servers", "tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"illustration {name} must be an integer >= 1, got {value!r}")
+            check_count(getattr(self, name), f"illustration {name}")
         if self.drafter_latency > self.target_latency:
             raise ConfigError(
                 f"drafter_latency {self.drafter_latency} exceeds target_latency {self.target_latency}")

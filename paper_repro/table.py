@@ -35,7 +35,7 @@ import numpy as np
 from paper_repro.acceptance import trace_paths
 from paper_repro.measurements import TableRow
 from paper_repro.report import ClaimRow
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.fast import exact
 from reference.generate import generate
 from reference.latency import LatencyModel
@@ -61,9 +61,7 @@ class TableConfig:
 
     def __post_init__(self) -> None:
         for name in ("num_target_servers", "tokens", "max_lookahead", "repeats", "refine"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"table {name} must be an integer >= 1, got {value!r}")
+            check_count(getattr(self, name), f"table {name}")
 
 
 def _ratio(value: float, unit: float) -> Fraction:

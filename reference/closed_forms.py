@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.fast.exact import exact_c, round_resolution_times
 from reference.latency import Number
 
@@ -33,8 +33,7 @@ def _check(c: float, a: float, k: int) -> None:
         raise ConfigError(f"c must be in (0, 1] target forwards, got {c!r}")
     if not 0 <= a <= 1:
         raise ConfigError(f"acceptance rate a must be in [0, 1], got {a!r}")
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
+    check_count(k, "lookahead k")
 
 
 def si_expected_tokens_per_iteration(a: float, k: int) -> float:

@@ -23,19 +23,11 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.latency import LatencyModel
 from reference.processing import SamplingConfig
 from reference.randomness import check_seed
 from reference.scheduler.build import ALGORITHMS
-
-
-def _positive_int(value: object, name: str, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        suffix = " or None" if allow_none else ""
-        raise ConfigError(f"{name} must be an integer >= 1{suffix}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -57,11 +49,11 @@ class GenerationConfig:
     warm_start: bool = False  # DSI: every target server prefills the prompt at t = 0 (finite N)
 
     def __post_init__(self) -> None:
-        _positive_int(self.max_new_tokens, "max_new_tokens (S)")
+        check_count(self.max_new_tokens, "max_new_tokens (S)")
         if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
-        _positive_int(self.lookahead, "lookahead k")
-        _positive_int(self.num_target_servers, "num_target_servers N", allow_none=True)
+        check_count(self.lookahead, "lookahead k")
+        check_count(self.num_target_servers, "num_target_servers N", allow_none=True)
         object.__setattr__(self, "seed", check_seed(self.seed))  # a Python int (numpy integers accepted)
         self.sampling  # noqa: B018 (validates mode, temperature, top-k, top-p)
         if isinstance(self.stop_tokens, str | bytes) or not isinstance(self.stop_tokens, Iterable):

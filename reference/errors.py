@@ -7,6 +7,8 @@ Messages always name the offending value.
 
 from __future__ import annotations
 
+import operator
+
 
 class DSIError(Exception):
     """Base class of every error the suite raises on purpose."""
@@ -48,3 +50,27 @@ class ProofFailure(DSIError):
     def __init__(self, message: str, countermodel: object | None = None) -> None:
         super().__init__(message)
         self.countermodel = countermodel
+
+
+def check_count(value: object, name: str, *, allow_none: bool = False) -> int | None:
+    """``value`` as a Python int >= 1 (numpy integers accepted; ``None`` too when
+    ``allow_none``), else ``ConfigError("{name} must be an integer >= 1[ or None], got ...")``:
+    the one check of every count parameter (k, N, S, repeats, ...).
+
+    >>> check_count(3, "lookahead k"), check_count(None, "num_target_servers N", allow_none=True)
+    (3, None)
+    >>> check_count(True, "lookahead k")
+    Traceback (most recent call last):
+        ...
+    reference.errors.ConfigError: lookahead k must be an integer >= 1, got True
+    """
+    if value is None and allow_none:
+        return None
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
+    except TypeError:  # floats, strings, numpy bools: not an integer
+        number = None
+    if number is None or number < 1:
+        suffix = " or None" if allow_none else ""
+        raise ConfigError(f"{name} must be an integer >= 1{suffix}, got {value!r}")
+    return number

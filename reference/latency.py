@@ -40,7 +40,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 
 Number = int | float | Fraction | str
 
@@ -137,8 +137,7 @@ class LatencyModel:
         >>> LatencyModel().positions_cost(9)  # no table: the paper's model
         Fraction(1, 1)
         """
-        if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
-            raise ConfigError(f"positions must be an integer >= 1, got {positions!r}")
+        check_count(positions, "positions")
         table = self.target_positions_cost
         if not table:
             return Fraction(1)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.fast.timed import TimedRun, dsi_time, nonsi_time, si_time
 from reference.latency import LatencyModel
 
@@ -59,9 +59,7 @@ class PlanConfig:
 
     def __post_init__(self) -> None:
         for name in ("max_target_servers", "max_lookahead", "tokens", "repeats", "screen_tokens", "refine"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+            check_count(getattr(self, name), name)
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 
 MODES = ("sample", "greedy")
 
@@ -41,8 +41,7 @@ class SamplingConfig:
             raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not (isinstance(self.temperature, int | float) and self.temperature > 0):
             raise ConfigError(f"temperature must be > 0 (use mode='greedy' for T=0), got {self.temperature!r}")
-        if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1):
-            raise ConfigError(f"top_k must be an integer >= 1, got {self.top_k!r}")
+        check_count(self.top_k, "top_k", allow_none=True)
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ConfigError(f"top_p must be in (0, 1], got {self.top_p!r}")
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.fast import exact, paper
 from reference.fast.exact import exact_c
 from reference.fast.grid import MODELS
@@ -37,9 +37,7 @@ class SimulationParams:
         if not 0 <= self.a <= 1:
             raise ConfigError(f"acceptance rate a must be in [0, 1], got {self.a}")
         for name in ("k", "num_target_servers", "tokens", "repeats"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+            check_count(getattr(self, name), name)
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
 

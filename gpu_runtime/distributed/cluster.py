@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from gpu_runtime.distributed import wire
 from gpu_runtime.distributed.rank import clock_domain
 from gpu_runtime.distributed.wire import Channel, LinkLost, Message, WireError
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 
 #: Process-group timeout: links idle between requests must not time out (faults are detected
 #: by the driver's forward timeout and by broken connections, not by this).
@@ -68,8 +68,7 @@ class ClusterConfig:
     startup_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.target_ranks, bool) or not isinstance(self.target_ranks, int) or self.target_ranks < 1:
-            raise ConfigError(f"target ranks must be an integer >= 1, got {self.target_ranks!r}")
+        check_count(self.target_ranks, "target ranks")
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend == "nccl":

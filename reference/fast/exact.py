@@ -77,7 +77,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.latency import Number, to_fraction
 
 
@@ -99,10 +99,8 @@ def _check(accept: np.ndarray, k: int, c: Number, N: int | None = None) -> tuple
         accept = accept[None, :]
     if accept.ndim != 2 or accept.shape[1] < 1:
         raise ConfigError(f"accept must have shape (repeats, S) with S >= 1, got {accept.shape}")
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
-    if N is not None and (isinstance(N, bool) or int(N) != N or N < 1):
-        raise ConfigError(f"num_target_servers N must be an integer >= 1 or None, got {N!r}")
+    check_count(k, "lookahead k")
+    check_count(N, "num_target_servers N", allow_none=True)
     return accept, exact_c(c)
 def next_rejection(accept: np.ndarray) -> np.ndarray:
     """``out[r, i]`` = smallest ``j ≥ i`` with ``accept[r, j]`` False (S if none).
@@ -304,8 +302,7 @@ def queued_round_times(c: Number, k: int, N: int | None, m: int, *, upto: int | 
     ['1', '2', '2', '2']
     """
     c = exact_c(c)
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
+    check_count(k, "lookahead k")
     if m < 1:
         raise ConfigError(f"round length m must be >= 1, got {m}")
     last_j = m - 1 if upto is None else min(upto, m - 1)

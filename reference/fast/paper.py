@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.fast.exact import exact_c, message_scale
 from reference.latency import Number
 
@@ -138,8 +138,7 @@ def paper_latencies(c: Number, a: float, k: int, tokens: int = 1000, repeats: in
         scaled = paper_latencies(exact_c(c) / scale, a, k, tokens, repeats, seed, num_target_servers)
         return {name: float(scale) * values for name, values in scaled.items()}
     exact = exact_c(c)
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ConfigError(f"lookahead k must be an integer >= 1, got {k!r}")
+    check_count(k, "lookahead k")
     if tokens < 1 or repeats < 1:
         raise ConfigError(f"tokens and repeats must be >= 1, got {tokens}, {repeats}")
     if num_target_servers is not None:

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reference.errors import ConfigError
+from reference.errors import ConfigError, check_count
 from reference.latency import LatencyModel
 
 
@@ -84,10 +84,8 @@ def _check(accept: Sequence[bool], lookahead: int = 1, num_target_servers: int |
     path = [bool(a) for a in accept]
     if not path:
         raise ConfigError("an acceptance path needs at least one position (S >= 1)")
-    if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
-        raise ConfigError(f"lookahead k must be an integer >= 1, got {lookahead!r}")
-    if num_target_servers is not None and (not isinstance(num_target_servers, int) or num_target_servers < 1):
-        raise ConfigError(f"num_target_servers N must be an integer >= 1 or None, got {num_target_servers!r}")
+    check_count(lookahead, "lookahead k")
+    check_count(num_target_servers, "num_target_servers N", allow_none=True)
     return path
 
 
