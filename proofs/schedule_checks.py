@@ -176,6 +176,25 @@ def find_round_violation(bound_of: callable, N: int, *, variant: ScheduleVariant
     return None
 
 
+def concrete_violation(variant: ScheduleVariant, against: str, servers: tuple[int, ...]) -> dict[str, object] | None:
+    """A concrete schedule where DSI is slower than ``against`` (``"nonsi"``: R_m(j) > j + 1;
+    ``"si"``: R_m(j) > SI_m(j)) at one of ``servers``, re-checked exactly, or None.
+
+    The round model starts every round clean, so a variant that keeps stale tasks is searched
+    in the path model instead (:func:`proofs.path_model.find_path_violation`).
+    """
+    if not variant.cancel_stale:
+        from proofs.path_model import find_path_violation
+
+        return find_path_violation(variant, against, servers)
+    bounds = {"nonsi": nonsi_bounds, "si": si_bounds}[against]
+    for N in servers:
+        witness = find_round_violation(bounds, N, variant=variant, max_m=5)
+        if witness is not None:
+            return witness
+    return None
+
+
 def path_violation(m: int, k: int, N: int, c: Fraction) -> tuple[tuple[bool, ...], Fraction, Fraction]:
     """An acceptance path of length m with T_DSI > T_SI in the reference simulations."""
     from reference.generate import generate

@@ -133,17 +133,9 @@ def prove_every_s_nonsi(variant: ScheduleVariant = DSI) -> str:
 def concrete_nonsi_violation(variant: ScheduleVariant) -> dict[str, object] | None:
     """A round of the round model with R_m(j) > j + 1 (re-checked exactly), if the variant
     is expressible there (the round model starts every round clean: stale tasks are not)."""
-    from proofs.schedule_checks import find_round_violation, nonsi_bounds
+    from proofs.schedule_checks import concrete_violation
 
-    if not variant.cancel_stale:  # the round model starts rounds clean: use the path model
-        from proofs.path_model import find_path_violation
-
-        return find_path_violation(variant, "nonsi", (1, 2))
-    for N in (1, 2):
-        witness = find_round_violation(nonsi_bounds, N, variant=variant, max_m=5)
-        if witness is not None:
-            return witness
-    return None
+    return concrete_violation(variant, "nonsi", (1, 2))
 
 
 @theorem(

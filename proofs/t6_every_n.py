@@ -92,17 +92,9 @@ def prove_every_s_si(variant: ScheduleVariant = DSI) -> str:
 
 def concrete_si_violation(variant: ScheduleVariant) -> dict[str, object] | None:
     """A round with R_m(j) > SI_m(j) at N ∈ {2, 3} in the round model (re-checked exactly)."""
-    from proofs.schedule_checks import find_round_violation, si_bounds
+    from proofs.schedule_checks import concrete_violation
 
-    if not variant.cancel_stale:  # the round model starts rounds clean: use the path model
-        from proofs.path_model import find_path_violation
-
-        return find_path_violation(variant, "si", (2, 3))
-    for N in (2, 3):
-        witness = find_round_violation(si_bounds, N, variant=variant, max_m=5)
-        if witness is not None:
-            return witness
-    return None
+    return concrete_violation(variant, "si", (2, 3))
 
 
 @theorem(

@@ -24,7 +24,7 @@ and batches requests with different prompts. None of that may change a token:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from properties.engines import Engine, EngineRequest, supports
@@ -61,18 +61,8 @@ def _algorithms(engine: Engine) -> list[str]:
 def check_request_isolation(engine: Engine, case: SharedPromptCase) -> None:
     """Greedy: each request of the sequence (forward, then reversed) == its target greedy decode."""
     requests = [r.but(mode="greedy") for r in shared_prompt_requests(case)]
-    for order in ("forward", "reversed"):
-        sequence = requests if order == "forward" else requests[::-1]
-        for index, request in enumerate(sequence):
-            expected = target_greedy_decode(request)
-            for algorithm in _algorithms(engine):
-                got = tuple(engine.generate(request.but(algorithm=algorithm)).tokens)
-                if got != expected:
-                    raise PropertyViolation(
-                        "request_isolation",
-                        f"request {index} of the {order} sequence, {algorithm}: emitted {got}, target "
-                        f"greedy decode {expected}; earlier requests shared its prompt or a prefix of it "
-                        f"on another model; {describe_request(request)}")
+    _check_in_both_orders(engine, requests, target_greedy_decode, "request_isolation", "target greedy decode",
+                          "earlier requests shared its prompt or a prefix of it on another model")
 
 
 def check_request_isolation_sampled(engine: Engine, case: SharedPromptCase) -> None:
@@ -81,18 +71,25 @@ def check_request_isolation_sampled(engine: Engine, case: SharedPromptCase) -> N
     V = int(case.base.target.vocab_size)  # type: ignore[attr-defined]
     requests = [base[0], base[0].but(temperature=0.5), base[1], base[0].but(top_k=max(1, V // 2)),
                 *base[2:]]
+    _check_in_both_orders(engine, requests, canonical_sequence, "request_isolation_sampled", "canonical tokens",
+                          "earlier requests shared its prompt with another model or other processing")
+
+
+def _check_in_both_orders(engine: Engine, requests: list[EngineRequest],
+                          expected_of: Callable[[EngineRequest], tuple[int, ...]], prop: str, what: str,
+                          why: str) -> None:
+    """Run ``requests`` in order, then reversed, with every algorithm of the engine: each must
+    emit ``expected_of(request)`` whatever ran before it."""
     for order in ("forward", "reversed"):
         sequence = requests if order == "forward" else requests[::-1]
         for index, request in enumerate(sequence):
-            expected = canonical_sequence(request)
+            expected = expected_of(request)
             for algorithm in _algorithms(engine):
                 got = tuple(engine.generate(request.but(algorithm=algorithm)).tokens)
                 if got != expected:
                     raise PropertyViolation(
-                        "request_isolation_sampled",
-                        f"request {index} of the {order} sequence, {algorithm}: emitted {got}, canonical "
-                        f"tokens {expected}; earlier requests shared its prompt with another model or "
-                        f"other processing; {describe_request(request)}")
+                        prop, f"request {index} of the {order} sequence, {algorithm}: emitted {got}, {what} "
+                              f"{expected}; {why}; {describe_request(request)}")
 
 
 def check_batch_consistency(engine: Engine, requests: Sequence[EngineRequest]) -> None:
